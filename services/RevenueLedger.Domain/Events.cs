@@ -1,0 +1,97 @@
+using System.Collections.Immutable;
+using System.Reflection;
+
+namespace RevenueLedger.Domain;
+
+/// <summary>Stable, versioned name under which an event type is stored. Never rename a stored one: add V2 instead.</summary>
+[AttributeUsage(AttributeTargets.Class, Inherited = false)]
+public sealed class EventTypeAttribute(string name) : Attribute
+{
+    public string Name { get; } = name;
+}
+
+/// <summary>A closed hierarchy: the six events of the spec (§1). The ledger never stores anything else.</summary>
+public abstract record LedgerEvent(string EventId, string AccountId, Metadata Metadata)
+{
+    /// <summary>The wire name (`type` field of the JSON format).</summary>
+    public string WireType => EventTypes.WireName(GetType());
+
+    /// <summary>The stored, versioned name.</summary>
+    public string StoredType => EventTypes.StoredName(GetType());
+}
+
+/// <summary>Events that belong to one contract's timeline and carry a business date.</summary>
+public abstract record ContractEvent(string EventId, string AccountId, string ContractId, DateOnly EffectiveDate, Metadata Metadata)
+    : LedgerEvent(EventId, AccountId, Metadata);
+
+[EventType("V1.ContractStarted")]
+public sealed record ContractStarted(string EventId, string AccountId, string ContractId, DateOnly EffectiveDate, decimal Mrr, string Currency, Metadata Metadata)
+    : ContractEvent(EventId, AccountId, ContractId, EffectiveDate, Metadata);
+
+[EventType("V1.ContractExpanded")]
+public sealed record ContractExpanded(string EventId, string AccountId, string ContractId, DateOnly EffectiveDate, decimal Amount, string Currency, string? Reason, Metadata Metadata)
+    : ContractEvent(EventId, AccountId, ContractId, EffectiveDate, Metadata);
+
+[EventType("V1.ContractContracted")]
+public sealed record ContractContracted(string EventId, string AccountId, string ContractId, DateOnly EffectiveDate, decimal Amount, string Currency, string? Reason, Metadata Metadata)
+    : ContractEvent(EventId, AccountId, ContractId, EffectiveDate, Metadata);
+
+[EventType("V1.ContractChurned")]
+public sealed record ContractChurned(string EventId, string AccountId, string ContractId, DateOnly EffectiveDate, string? Reason, Metadata Metadata)
+    : ContractEvent(EventId, AccountId, ContractId, EffectiveDate, Metadata);
+
+[EventType("V1.OwnerAssigned")]
+public sealed record OwnerAssigned(string EventId, string AccountId, string OwnerId, DateOnly EffectiveDate, Metadata Metadata)
+    : LedgerEvent(EventId, AccountId, Metadata);
+
+[EventType("V1.EventReversed")]
+public sealed record EventReversed(string EventId, string AccountId, string TargetEventId, string? Reason, Metadata Metadata)
+    : LedgerEvent(EventId, AccountId, Metadata);
+
+/// <summary>String→string pairs with value equality, kept sorted so serialisation is canonical.</summary>
+public sealed class Metadata : IEquatable<Metadata>
+{
+    public static readonly Metadata Empty = new(ImmutableSortedDictionary<string, string>.Empty.WithComparers(StringComparer.Ordinal));
+
+    public Metadata(ImmutableSortedDictionary<string, string> pairs) => Pairs = pairs;
+
+    public ImmutableSortedDictionary<string, string> Pairs { get; }
+
+    public int Count => Pairs.Count;
+
+    public static Metadata From(IEnumerable<KeyValuePair<string, string>> pairs) =>
+        new(ImmutableSortedDictionary.CreateRange(StringComparer.Ordinal, pairs));
+
+    public bool Equals(Metadata? other) =>
+        other is not null && Pairs.Count == other.Pairs.Count &&
+        Pairs.All(p => other.Pairs.TryGetValue(p.Key, out var v) && v == p.Value);
+
+    public override bool Equals(object? obj) => Equals(obj as Metadata);
+
+    public override int GetHashCode()
+    {
+        var hash = new HashCode();
+        foreach (var (k, v) in Pairs) { hash.Add(k); hash.Add(v); }
+        return hash.ToHashCode();
+    }
+}
+
+public static class EventTypes
+{
+    private static readonly Dictionary<Type, (string Wire, string Stored)> ByType = typeof(LedgerEvent).Assembly.GetTypes()
+        .Where(t => t.IsSealed && t.IsSubclassOf(typeof(LedgerEvent)))
+        .ToDictionary(t => t, t => (t.Name, t.GetCustomAttribute<EventTypeAttribute>()?.Name
+            ?? throw new InvalidOperationException($"{t.Name} has no [EventType]")));
+
+    private static readonly Dictionary<string, string> StoredToWire = ByType.Values.ToDictionary(v => v.Stored, v => v.Wire, StringComparer.Ordinal);
+
+    private static readonly HashSet<string> WireNames = ByType.Values.Select(v => v.Wire).ToHashSet(StringComparer.Ordinal);
+
+    public static string WireName(Type t) => ByType[t].Wire;
+
+    public static string StoredName(Type t) => ByType[t].Stored;
+
+    public static bool IsWireName(string name) => WireNames.Contains(name);
+
+    public static string? WireNameOfStored(string storedName) => StoredToWire.GetValueOrDefault(storedName);
+}

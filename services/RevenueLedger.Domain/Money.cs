@@ -1,0 +1,42 @@
+using System.Globalization;
+
+namespace RevenueLedger.Domain;
+
+public static class Money
+{
+    public const decimal Max = 1_000_000_000m;
+
+    /// <summary>Exact decimal text without trailing zeros ("4400.00" → "4400"): the ledger's one money format.</summary>
+    public static string Format(decimal value) => value.ToString("0.############################", CultureInfo.InvariantCulture);
+
+    /// <summary>Parses the spec's plain decimal (`^\d{1,10}(\.\d{1,4})?$`); no sign, exponent or spaces.</summary>
+    public static bool TryParsePlain(ReadOnlySpan<char> text, out decimal value)
+    {
+        value = 0;
+        int dot = text.IndexOf('.');
+        var intPart = dot < 0 ? text : text[..dot];
+        var fracPart = dot < 0 ? [] : text[(dot + 1)..];
+        if (intPart.Length is < 1 or > 10 || !AllDigits(intPart)) return false;
+        if (dot >= 0 && (fracPart.Length is < 1 or > 4 || !AllDigits(fracPart))) return false;
+        return decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value);
+    }
+
+    private static bool AllDigits(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s) if (c is < '0' or > '9') return false;
+        return true;
+    }
+}
+
+public static class Dates
+{
+    public static readonly DateOnly Min = new(1900, 1, 1);
+    public static readonly DateOnly Max = new(2999, 12, 31);
+
+    public static string Format(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    /// <summary>`YYYY-MM-DD`, a real calendar date in the spec's range.</summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out DateOnly date) =>
+        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date)
+        && text.Length == 10 && date >= Min && date <= Max;
+}

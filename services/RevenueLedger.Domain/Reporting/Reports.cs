@@ -1,0 +1,182 @@
+namespace RevenueLedger.Domain.Reporting;
+
+/// <summary>A row's owner group: the company-wide row (<c>*</c>), an owner, or the unassigned owner (null id).</summary>
+public readonly record struct OwnerGroup(string? Id, bool IsAll)
+{
+    public static readonly OwnerGroup All = new(null, true);
+
+    public static OwnerGroup Of(string? ownerId) => new(ownerId, false);
+
+    /// <summary>Rows sort company-wide first, then owners by id, the unassigned owner last.</summary>
+    public static int Compare(OwnerGroup a, OwnerGroup b) =>
+        a.IsAll != b.IsAll ? (a.IsAll ? -1 : 1)
+        : a.Id is null != b.Id is null ? (a.Id is null ? 1 : -1)
+        : string.CompareOrdinal(a.Id, b.Id);
+
+    public override string ToString() => IsAll ? "*" : Id ?? "(unassigned)";
+}
+
+/// <summary>Spec §6: the cohort of accounts active on the window's first day, held by one owner then.</summary>
+public sealed record NrrRow(
+    OwnerGroup Owner, decimal OpeningMrr, decimal Expansion, decimal Contraction, decimal Churn, decimal Reactivation,
+    decimal ClosingMrr, int AccountsOpening, int AccountsRetained)
+{
+    public decimal? Nrr => OpeningMrr == 0 ? null : ClosingMrr / OpeningMrr;
+
+    public decimal? Grr => OpeningMrr == 0 ? null : (OpeningMrr - Contraction - Churn) / OpeningMrr;
+}
+
+/// <summary>Spec §7: every movement of every account, attributed to the owner during the movement's day.</summary>
+public sealed record BridgeRow(
+    OwnerGroup Owner, decimal OpeningMrr, decimal New, decimal Expansion, decimal Contraction, decimal Churn, decimal Reactivation,
+    decimal TransferIn, decimal TransferOut, decimal ClosingMrr, int AccountsChurned)
+{
+    public bool IsZero => OpeningMrr == 0 && New == 0 && Expansion == 0 && Contraction == 0 && Churn == 0 && Reactivation == 0
+        && TransferIn == 0 && TransferOut == 0 && ClosingMrr == 0 && AccountsChurned == 0;
+}
+
+/// <summary>Spec §4 churn reasons: MRR lost to a reason, and accounts counted once under their main reason.</summary>
+public sealed record ChurnReasonRow(OwnerGroup Owner, string Reason, decimal MrrLost, int Accounts);
+
+public sealed record WindowReport(
+    Window Window, IReadOnlyList<NrrRow> Nrr, IReadOnlyList<BridgeRow> Bridge,
+    IReadOnlyList<ChurnReasonRow> ChurnReasons, IReadOnlyList<ChurnReasonRow> ChurnReasonsByOwner);
+
+public static class Reports
+{
+    /// <summary>
+    /// NRR cohort rows, bridge rows and churn reasons for [from, to). NRR rows exist for groups with a non-empty
+    /// cohort; bridge rows that are all zero are left out; churn reasons are sorted by MRR lost, then name.
+    /// </summary>
+    public static WindowReport Compute(IEnumerable<AccountHistory> accounts, Window window, bool byOwner = true)
+    {
+        var (from, to) = (window.From, window.To);
+        var nrr = new Dictionary<OwnerGroup, NrrAcc>();
+        var bridge = new Dictionary<OwnerGroup, BridgeAcc>();
+        var churn = new Dictionary<(OwnerGroup, string), ChurnAcc>();
+
+        foreach (var account in accounts)
+        {
+            decimal opening = account.MrrAt(from), closing = account.MrrAt(to);
+            int first = account.FirstMovementFrom(from), end = account.FirstMovementFrom(to);
+
+            // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
+            if (opening > 0)
+            {
+                var cohortOwner = account.OwnerDuring(from);
+                foreach (var g in Groups(cohortOwner, byOwner))
+                {
+                    var acc = Get(nrr, g);
+                    acc.Opening += opening; acc.Closing += closing; acc.Accounts++;
+                    if (closing > 0) acc.Retained++;
+                    for (int i = first; i < end; i++) acc.Add(account.Movements[i]);
+                }
+            }
+
+            // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
+            var all = Get(bridge, OwnerGroup.All);
+            all.Opening += opening; all.Closing += closing;
+            for (int i = first; i < end; i++) all.Add(account.Movements[i]);
+            if (byOwner && (opening != 0 || closing != 0 || first < end))
+                AttributeBridge(account, from, to, first, end, opening, closing, bridge);
+
+            for (int i = first; i < end; i++)
+            {
+                var m = account.Movements[i];
+                if (m.Kind != MovementKind.Churn) continue;
+                foreach (var g in Groups(account.OwnerDuring(m.Day), byOwner))
+                    foreach (var share in m.ChurnShares)
+                    {
+                        var c = Get(churn, (g, share.Reason));
+                        c.Mrr += share.Mrr;
+                        if (share.Reason == m.ChurnReason) c.Accounts++;
+                    }
+            }
+        }
+
+        var nrrRows = nrr.Where(kv => kv.Value.Accounts > 0)
+            .Select(kv => kv.Value.ToRow(kv.Key)).Order(RowOrder<NrrRow>(r => r.Owner)).ToList();
+        var bridgeRows = bridge.Select(kv => kv.Value.ToRow(kv.Key)).Where(r => !r.IsZero)
+            .Order(RowOrder<BridgeRow>(r => r.Owner)).ToList();
+        var churnRows = churn.Select(kv => new ChurnReasonRow(kv.Key.Item1, kv.Key.Item2, kv.Value.Mrr, kv.Value.Accounts))
+            .OrderByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ToList();
+        return new WindowReport(window, nrrRows, bridgeRows,
+            churnRows.Where(r => r.Owner.IsAll).ToList(),
+            churnRows.Where(r => !r.Owner.IsAll).OrderBy(r => r.Owner, Comparer<OwnerGroup>.Create(OwnerGroup.Compare)).ToList());
+    }
+
+    private static void AttributeBridge(AccountHistory account, DateOnly from, DateOnly to, int first, int end, decimal opening, decimal closing, Dictionary<OwnerGroup, BridgeAcc> bridge)
+    {
+        var owner = account.OwnerDuring(from.AddDays(-1));
+        Get(bridge, OwnerGroup.Of(owner)).Opening += opening;
+        int mi = first;
+        foreach (var day in account.OwnerChangeDays)
+        {
+            if (day < from) continue;
+            if (day >= to) break;
+            for (; mi < end && account.Movements[mi].Day < day; mi++) Get(bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi]);
+            var next = account.OwnerDuring(day);
+            if (next != owner)
+            {
+                // A handover on day d moves MRR(d) before that day's movement.
+                var moved = account.MrrAt(day);
+                Get(bridge, OwnerGroup.Of(owner)).TransferOut += moved;
+                Get(bridge, OwnerGroup.Of(next)).TransferIn += moved;
+                owner = next;
+            }
+        }
+        for (; mi < end; mi++) Get(bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi]);
+        Get(bridge, OwnerGroup.Of(owner)).Closing += closing;
+    }
+
+    private static IEnumerable<OwnerGroup> Groups(string? owner, bool byOwner) =>
+        byOwner ? [OwnerGroup.All, OwnerGroup.Of(owner)] : [OwnerGroup.All];
+
+    private static IComparer<T> RowOrder<T>(Func<T, OwnerGroup> key) =>
+        Comparer<T>.Create((a, b) => OwnerGroup.Compare(key(a), key(b)));
+
+    private static TAcc Get<TKey, TAcc>(Dictionary<TKey, TAcc> d, TKey key) where TKey : notnull where TAcc : new()
+    {
+        if (!d.TryGetValue(key, out var acc)) d[key] = acc = new TAcc();
+        return acc;
+    }
+
+    private class MovementSums
+    {
+        public decimal New, Expansion, Contraction, Churn, Reactivation;
+        public int Churned;
+
+        public void Add(Movement m)
+        {
+            switch (m.Kind)
+            {
+                case MovementKind.New: New += m.Amount; break;
+                case MovementKind.Expansion: Expansion += m.Amount; break;
+                case MovementKind.Contraction: Contraction += m.Amount; break;
+                case MovementKind.Churn: Churn += m.Amount; Churned++; break;
+                case MovementKind.Reactivation: Reactivation += m.Amount; break;
+            }
+        }
+    }
+
+    private sealed class NrrAcc : MovementSums
+    {
+        public decimal Opening, Closing;
+        public int Accounts, Retained;
+
+        public NrrRow ToRow(OwnerGroup g) => new(g, Opening, Expansion, Contraction, Churn, Reactivation, Closing, Accounts, Retained);
+    }
+
+    private sealed class BridgeAcc : MovementSums
+    {
+        public decimal Opening, Closing, TransferIn, TransferOut;
+
+        public BridgeRow ToRow(OwnerGroup g) => new(g, Opening, New, Expansion, Contraction, Churn, Reactivation, TransferIn, TransferOut, Closing, Churned);
+    }
+
+    private sealed class ChurnAcc
+    {
+        public decimal Mrr;
+        public int Accounts;
+    }
+}
