@@ -1,1 +1,3 @@
-class P{static void Main(){}}
+using RevenueLedger.Cli;
+
+return await LedgerCli.RunAsync(args, Console.Out, Console.Error);

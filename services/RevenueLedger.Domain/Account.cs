@@ -45,7 +45,9 @@ public static class AccountDecider
             return same
                 ? new Decision.AlreadyStored(existing.Position)
                 : new Decision.Refuse(new LedgerError(Outcome.Conflict, ErrorCodes.EventIdConflict, "eventId",
-                    $"eventId '{e.EventId}' is already stored (position {existing.Position}) with different content"));
+                    existing.Position > 0
+                        ? $"eventId '{e.EventId}' is already stored (position {existing.Position}) with different content"
+                        : $"eventId '{e.EventId}' was submitted earlier in this batch with different content"));
         }
         if (e.AccountId != state.AccountId)
             throw new ArgumentException($"event of account {e.AccountId} decided against account {state.AccountId}", nameof(command));

@@ -106,7 +106,7 @@ public static class WireFormat
 
         private void Fail(string field, string message) => Error ??= LedgerError.Invalid(ErrorCodes.InvalidField, field, message);
 
-        private string? String(string name, bool required)
+        private string? String(string name)
         {
             if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
             if (v.ValueKind != JsonValueKind.String) { Fail(name, $"`{name}` must be a string"); return null; }
@@ -117,7 +117,7 @@ public static class WireFormat
 
         public string? OptionalId(string name)
         {
-            var s = String(name, false);
+            var s = String(name);
             if (s is null) return null;
             if (!IsValidId(s)) { Fail(name, $"`{name}` must be 1–100 characters of [A-Za-z0-9._:@/-], starting with a letter or digit"); return null; }
             return s;
@@ -125,7 +125,7 @@ public static class WireFormat
 
         public DateOnly Date(string name)
         {
-            var s = String(name, true);
+            var s = String(name);
             if (s is null) return default;
             if (!Dates.TryParse(s, out var d)) { Fail(name, $"`{name}` must be a real calendar date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{s}'"); return default; }
             return d;
@@ -149,7 +149,7 @@ public static class WireFormat
 
         public string Currency(string name)
         {
-            var s = String(name, true);
+            var s = String(name);
             if (s is null) return "";
             if (s.Length != 3 || !s.All(char.IsAsciiLetterUpper)) { Fail(name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{s}'"); return ""; }
             return s;
@@ -157,7 +157,7 @@ public static class WireFormat
 
         public string? Reason()
         {
-            var s = String("reason", false);
+            var s = String("reason");
             if (s is null) return null;
             if (!IsValidReason(s)) { Fail("reason", $"`reason` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{s}'"); return null; }
             return s;

@@ -1,0 +1,149 @@
+using System.Text.Json;
+using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
+
+namespace RevenueLedger.Application;
+
+/// <summary>One submission's outcome (spec §2). Position is the stored position for accepted and duplicate.</summary>
+public sealed record SubmissionResult(Outcome Outcome, string? EventId, long? Position, LedgerError? Error);
+
+public sealed record BatchResult(bool Stored, IReadOnlyList<SubmissionResult> Items, int? FailedIndex)
+{
+    public SubmissionResult? Failure => FailedIndex is { } i ? Items[i] : null;
+}
+
+/// <summary>
+/// The write side: parses, decides against each account's state and appends with optimistic concurrency, so
+/// several writers (threads or processes) never store an event that was decided against a stale account.
+/// </summary>
+public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
+{
+    private const int MaxCachedAccounts = 50_000;
+    private const int MaxAttempts = 20;
+    private readonly Func<string> _newEventId = newEventId ?? (() => "ev-" + Guid.CreateVersion7().ToString("N"));
+    private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
+    private readonly SemaphoreSlim _gate = new(1, 1);
+
+    public IEventStore Store => store;
+
+    public ParseResult Parse(string json) => WireFormat.Parse(json, _newEventId);
+
+    public ParseResult Parse(JsonElement json) => WireFormat.Parse(json, _newEventId);
+
+    /// <summary>Every item on its own (as `ledger import` submits lines): one refusal does not stop the others.</summary>
+    public Task<IReadOnlyList<SubmissionResult>> SubmitEachAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
+        RunAsync(items, atomic: false, ct).ContinueWith(t => t.Result.Items, ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+
+    /// <summary>All or nothing: stored only when every item is accepted or a duplicate.</summary>
+    public Task<BatchResult> SubmitBatchAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
+        RunAsync(items, atomic: true, ct);
+
+    private async Task<BatchResult> RunAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            for (int attempt = 1; ; attempt++)
+            {
+                try
+                {
+                    return await DecideAndAppendAsync(items, atomic, ct);
+                }
+                catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
+                {
+                    // Another writer got there first: forget what we knew and decide again on fresh state.
+                    _accounts.Clear();
+                }
+            }
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    private async Task<BatchResult> DecideAndAppendAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    {
+        var events = items.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
+        var stored = await store.FindEventsAsync(events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
+        await LoadAccountsAsync(events.Select(e => e.AccountId), ct);
+
+        var results = new SubmissionResult[items.Count];
+        var initialVersions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var appendOrder = new List<(int Item, LedgerEvent Event)>();
+        var pending = new Dictionary<string, (int Item, ExistingEvent Existing)>(StringComparer.Ordinal);
+        var duplicateOfPending = new List<(int Item, int Of)>();
+        var working = new Dictionary<string, AccountState>(StringComparer.Ordinal);
+        int? failed = null;
+
+        for (int i = 0; i < items.Count; i++)
+        {
+            if (items[i].Error is { } invalid)
+            {
+                results[i] = new SubmissionResult(Outcome.Invalid, null, null, invalid);
+                failed ??= i;
+                continue;
+            }
+            var e = items[i].Event!;
+            if (!working.TryGetValue(e.AccountId, out var state))
+            {
+                state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
+                initialVersions[e.AccountId] = state.Version;
+            }
+            ExistingEvent? existing = pending.TryGetValue(e.EventId, out var p) ? p.Existing
+                : stored.TryGetValue(e.EventId, out var s) ? s.AsExisting() : null;
+            switch (AccountDecider.Decide(new SubmitEvent(e, existing), state))
+            {
+                case Decision.Accept accept:
+                    working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
+                    pending[e.EventId] = (i, new ExistingEvent(-1, e.StoredType, WireFormat.ToCanonicalJson(e)));
+                    appendOrder.Add((i, e));
+                    results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
+                    break;
+                case Decision.AlreadyStored already:
+                    if (pending.TryGetValue(e.EventId, out var of)) duplicateOfPending.Add((i, of.Item));
+                    results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position < 0 ? null : already.Position, null);
+                    working[e.AccountId] = state;
+                    break;
+                case Decision.Refuse refuse:
+                    results[i] = new SubmissionResult(refuse.Error.Outcome, e.EventId, null, refuse.Error);
+                    working[e.AccountId] = state;
+                    failed ??= i;
+                    break;
+            }
+        }
+
+        if (atomic && failed is not null) return new BatchResult(false, results, failed);
+        if (appendOrder.Count > 0)
+        {
+            var appends = appendOrder.GroupBy(a => a.Event.AccountId, StringComparer.Ordinal)
+                .Select(g => new StreamAppend(g.Key, initialVersions[g.Key], g.Select(x => x.Event).ToList()))
+                .ToList();
+            var appended = await store.AppendAsync(appends, ct);
+            int k = 0;
+            foreach (var group in appendOrder.GroupBy(a => a.Event.AccountId, StringComparer.Ordinal))
+                foreach (var (item, _) in group)
+                {
+                    // A duplicate found by the store itself (a concurrent writer stored the same event) is still a duplicate.
+                    var outcome = appended.Duplicates[k] ? Outcome.Duplicate : Outcome.Accepted;
+                    results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k++] };
+                }
+            foreach (var (item, of) in duplicateOfPending)
+                results[item] = results[item] with { Position = results[of].Position };
+        }
+        foreach (var (account, state) in working) _accounts[account] = state;
+        return new BatchResult(appendOrder.Count > 0 || failed is null, results, failed);
+    }
+
+    private async Task LoadAccountsAsync(IEnumerable<string> accountIds, CancellationToken ct)
+    {
+        var missing = accountIds.Where(a => !_accounts.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToList();
+        if (missing.Count == 0) return;
+        if (_accounts.Count + missing.Count > MaxCachedAccounts) _accounts.Clear();
+        var streams = await store.ReadStreamsAsync(missing, ct);
+        foreach (var id in missing)
+            _accounts[id] = streams.TryGetValue(id, out var events)
+                ? AccountDecider.Fold(id, events.Select(e => e.Event))
+                : AccountState.Initial(id);
+    }
+}

@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Text.Json;
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+using RevenueLedger.EventStore;
+
+namespace RevenueLedger.Cli;
+
+internal static class GenerateCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var accounts = new Option<int>("--accounts") { Description = "Number of accounts", DefaultValueFactory = _ => 400 };
+        var owners = new Option<int>("--owners") { Description = "Number of owners (CSMs)", DefaultValueFactory = _ => 12 };
+        var start = LedgerCli.DateOption("--start", "First month of the book (default 2022-01-01)", required: false);
+        var months = new Option<int>("--months") { Description = "Months of history", DefaultValueFactory = _ => 36 };
+        var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same file", DefaultValueFactory = _ => 1 };
+        var intensity = new Option<double>("--intensity") { Description = "Activity multiplier: events per account-month (default 1)", DefaultValueFactory = _ => 1.0 };
+        var cmd = new Command("generate", "Write a realistic, deterministic book of revenue events as JSONL to stdout")
+        {
+            accounts, owners, start, months, seed, intensity,
+        };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var options = new BookOptions(p.GetValue(accounts), p.GetValue(owners),
+                p.GetResult(start) is null ? new DateOnly(2022, 1, 1) : p.GetValue(start), p.GetValue(months), p.GetValue(seed), p.GetValue(intensity));
+            foreach (var e in BookGenerator.Generate(options))
+                await stdout.WriteLineAsync(WireFormat.ToWireJson(e).AsMemory(), ct);
+            await stdout.FlushAsync(ct);
+            return LedgerCli.Ok;
+        });
+        return cmd;
+    }
+}
+
+internal static class ImportCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "JSONL file, one event submission per line" };
+        var store = LedgerCli.StoreOption();
+        var outcomesFile = new Option<FileInfo?>("--outcomes") { Description = "Write every line's outcome as JSON here" };
+        var cmd = new Command("import", "Submit every line of a JSONL file in order and count the outcomes") { file, store, outcomesFile };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var path = p.GetValue(file)!;
+            if (!path.Exists) throw new LedgerUsageException($"no such file '{path.FullName}'");
+            await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: false, ct: ct);
+            var outcomes = p.GetValue(outcomesFile) is null ? null : new List<(long Line, SubmissionResult Result)>();
+            var output = Output.For(stdout);
+            long total = output.Rich ? File.ReadLines(path.FullName).LongCount() : 0;
+            var summary = await output.ProgressAsync("importing", total, progress =>
+                Importer.ImportAsync(new Ledger(events), File.ReadLines(path.FullName), outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct));
+            PrintSummary(output, summary);
+            if (outcomes is not null) await WriteOutcomesAsync(p.GetValue(outcomesFile)!.FullName, outcomes, ct);
+            return LedgerCli.Ok;
+        });
+        return cmd;
+    }
+
+    public static void PrintSummary(Output output, ImportSummary s)
+    {
+        output.Line($"{s.Lines} lines: {s.Count(Outcome.Accepted)} accepted, {s.Count(Outcome.Duplicate)} duplicate, {s.Count(Outcome.Conflict)} conflict, " +
+                    $"{s.Count(Outcome.Invalid)} invalid, {s.Count(Outcome.Rejected)} rejected; ledger head at position {s.HeadPosition}");
+    }
+
+    private static async Task WriteOutcomesAsync(string path, List<(long Line, SubmissionResult Result)> outcomes, CancellationToken ct)
+    {
+        await using var stream = File.Create(path);
+        await using var w = new Utf8JsonWriter(stream, new JsonWriterOptions { Indented = true });
+        w.WriteStartArray();
+        foreach (var (line, r) in outcomes)
+        {
+            w.WriteStartObject();
+            w.WriteNumber("line", line);
+            w.WriteString("outcome", r.Outcome.ToString().ToLowerInvariant());
+            if (r.Position is { } pos) w.WriteNumber("position", pos);
+            if (r.Error is { } e)
+            {
+                w.WriteString("error", e.Message);
+                w.WriteString("code", e.Code);
+                if (e.Field is not null) w.WriteString("field", e.Field);
+            }
+            w.WriteEndObject();
+        }
+        w.WriteEndArray();
+        await w.FlushAsync(ct);
+    }
+}
+
+internal static class ReportCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var from = LedgerCli.DateOption("--from", "First day of the range (inclusive)", required: true);
+        var to = LedgerCli.DateOption("--to", "Day after the range (exclusive)", required: true);
+        var window = LedgerCli.Choice<WindowKind?>("--window", "Split into calendar windows", null,
+            ("month", WindowKind.Month), ("quarter", WindowKind.Quarter), ("year", WindowKind.Year));
+        var asOf = new Option<long?>("--as-of-position") { Description = "Report as known at this log position (default: the head)" };
+        var format = LedgerCli.Choice("--format", "Output format", "table", ("table", "table"), ("json", "json"), ("csv", "csv"));
+        var only = LedgerCli.Choice<ReportPart?>("--only", "Just one report", null,
+            ("nrr", ReportPart.Nrr), ("bridge", ReportPart.Bridge), ("churn-reasons", ReportPart.ChurnReasons));
+        var by = LedgerCli.Choice("--by", "Rows per owner, or company-wide only", true, ("owner", true), ("none", false));
+        var store = LedgerCli.StoreOption();
+        var cmd = new Command("report", "NRR/GRR cohorts, the MRR bridge and churn reasons for a date range or its calendar windows")
+        {
+            from, to, window, asOf, format, only, by, store,
+        };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var (f, t) = (p.GetValue(from), p.GetValue(to));
+            if (f >= t) throw new LedgerUsageException($"--from {Dates.Format(f)} must be before --to {Dates.Format(t)}");
+            if (p.GetValue(asOf) is < 0) throw new LedgerUsageException("--as-of-position must not be negative");
+            var fmt = p.GetValue(format)!;
+            var part = p.GetValue(only);
+            if (fmt == "csv" && part is null) throw new LedgerUsageException("--format csv needs --only nrr|bridge|churn-reasons (one table per CSV)");
+            var windows = p.GetValue(window) is { } kind ? Window.Calendar(kind, f, t) : [Window.Create(f, t)];
+            await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
+            var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
+            bool byOwner = p.GetValue(by);
+            var reports = windows.Select(w => snapshot.Report(w, byOwner)).ToList();
+            switch (fmt)
+            {
+                case "json":
+                    await stdout.WriteLineAsync(ReportFormats.ToJson(snapshot.Position, reports, part, byOwner));
+                    break;
+                case "csv":
+                    var (header, rows) = ReportFormats.Table(reports, part!.Value, byOwner);
+                    await stdout.WriteAsync(ReportFormats.ToCsv(header, rows));
+                    break;
+                default:
+                    var output = Output.For(stdout);
+                    output.Line($"as of position {snapshot.Position}");
+                    foreach (var pt in part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons })
+                    {
+                        output.Heading(pt switch { ReportPart.Nrr => "NRR cohorts", ReportPart.Bridge => "MRR bridge", _ => "Churn reasons" });
+                        var (h, r) = ReportFormats.Table(reports, pt, byOwner);
+                        output.Table(h, r, textColumns: pt == ReportPart.ChurnReasons ? 4 : 3);
+                    }
+                    break;
+            }
+            return LedgerCli.Ok;
+        });
+        return cmd;
+    }
+}
+
+internal static class VerifyCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var store = LedgerCli.StoreOption();
+        var cmd = new Command("verify", "Re-check the hash chain from position 1") { store };
+        cmd.SetAction(async (p, ct) =>
+        {
+            await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
+            var result = await HashChain.VerifyAsync(events, ct);
+            if (result.IsIntact)
+            {
+                await stdout.WriteLineAsync($"intact: {result.VerifiedCount} events, head hash {result.HeadHash}");
+                return LedgerCli.Ok;
+            }
+            await p.InvocationConfiguration.Error.WriteLineAsync($"broken at position {result.FirstBadPosition}: {result.Problem}");
+            return LedgerCli.Failed;
+        });
+        return cmd;
+    }
+}

@@ -1,0 +1,85 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+using RevenueLedger.EventStore.Sqlite;
+
+namespace RevenueLedger.Cli;
+
+/// <summary>The main job on the embedded default: a three-year book, imported and reported on.</summary>
+internal static class DemoCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var accounts = new Option<int>("--accounts") { Description = "Accounts in the generated book", DefaultValueFactory = _ => 5000 };
+        var path = new Option<string>("--path") { Description = "SQLite file to create afresh", DefaultValueFactory = _ => "./data/demo.db" };
+        var cmd = new Command("demo", "Generate a three-year book, import it into a fresh store and print NRR, GRR, the bridge and churn reasons") { accounts, path };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var output = Output.For(stdout);
+            var clock = Stopwatch.StartNew();
+            var file = p.GetValue(path)!;
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
+            foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
+            var book = new BookOptions(p.GetValue(accounts), Owners: 12, Start: new DateOnly(2023, 1, 1), Months: 36, Seed: 2026);
+            var lines = BookGenerator.Generate(book).Select(WireFormat.ToWireJson).ToList();
+            output.Line($"generated {lines.Count:N0} events for {book.Accounts:N0} accounts and {book.Owners} owners, {book.Start:yyyy-MM} to {book.Start.AddMonths(book.Months - 1):yyyy-MM}");
+
+            await using var store = await SqliteEventStore.OpenAsync(file, ct: ct);
+            var summary = await output.ProgressAsync("importing", lines.Count, progress => Importer.ImportAsync(new Ledger(store), lines, progress: progress, ct: ct));
+            ImportCommand.PrintSummary(output, summary);
+            output.Line($"store: sqlite:{file}");
+
+            var snapshot = await LedgerSnapshot.LoadAsync(store, ct: ct);
+            var end = book.Start.AddMonths(book.Months);
+            var quarters = Window.Calendar(WindowKind.Quarter, end.AddMonths(-12), end);
+            var reports = quarters.Select(q => snapshot.Report(q)).ToList();
+            PrintNrr(output, reports);
+            PrintBridge(output, reports);
+            PrintPareto(output, snapshot.Report(new Window(quarters[0].From, end)));
+            output.Line();
+            output.Line($"as of position {snapshot.Position}; done in {clock.Elapsed.TotalSeconds:F1} s. Try: ledger report --store sqlite:{file} --from {Dates.Format(quarters[0].From)} --to {Dates.Format(end)} --window quarter");
+            return LedgerCli.Ok;
+        });
+        return cmd;
+    }
+
+    private static string Quarter(Window w) => $"Q{((w.From.Month - 1) / 3) + 1} {w.From.Year}";
+
+    private static string Percent(decimal? r) => r is { } v ? (v * 100).ToString("0.0", CultureInfo.InvariantCulture) + "%" : "—";
+
+    private static string Amount(decimal m) => m.ToString("#,##0.00", CultureInfo.InvariantCulture);
+
+    private static void PrintNrr(Output output, List<WindowReport> reports)
+    {
+        output.Heading("NRR / GRR by owner (cohort on each quarter's first day)");
+        var owners = reports.SelectMany(r => r.Nrr.Select(n => n.Owner)).Distinct().Order(Comparer<OwnerGroup>.Create(OwnerGroup.Compare)).ToList();
+        var header = new[] { "owner" }.Concat(reports.SelectMany(r => new[] { $"{Quarter(r.Window)} NRR", "GRR" })).ToArray();
+        var rows = owners.Select(o => new[] { o.IsAll ? "company" : o.ToString() }
+            .Concat(reports.SelectMany(r => r.Nrr.FirstOrDefault(n => n.Owner == o) is { } n ? new[] { Percent(n.Nrr), Percent(n.Grr) } : ["—", "—"]))
+            .ToArray());
+        output.Table(header, rows);
+    }
+
+    private static void PrintBridge(Output output, List<WindowReport> reports)
+    {
+        output.Heading("Company MRR bridge");
+        var rows = reports.Select(r => (r.Window, Row: r.Bridge.FirstOrDefault(b => b.Owner.IsAll)))
+            .Select(x => new[]
+            {
+                Quarter(x.Window), Amount(x.Row?.OpeningMrr ?? 0), Amount(x.Row?.New ?? 0), Amount(x.Row?.Expansion ?? 0), Amount(-(x.Row?.Contraction ?? 0)),
+                Amount(-(x.Row?.Churn ?? 0)), Amount(x.Row?.Reactivation ?? 0), Amount(x.Row?.ClosingMrr ?? 0),
+            });
+        output.Table(["quarter", "opening", "new", "expansion", "contraction", "churn", "reactivation", "closing"], rows);
+    }
+
+    private static void PrintPareto(Output output, WindowReport year)
+    {
+        output.Heading($"Churn reasons {year.Window} (Pareto)");
+        var rows = ReportFormats.Pareto(year.ChurnReasons)
+            .Select(x => new[] { x.Row.Reason, Amount(x.Row.MrrLost), x.Row.Accounts.ToString(CultureInfo.InvariantCulture), Percent(x.Share), Percent(x.Cumulative) });
+        output.Table(["reason", "MRR lost", "accounts", "share", "cumulative"], rows);
+    }
+}

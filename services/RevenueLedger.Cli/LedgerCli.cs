@@ -1,0 +1,81 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+
+namespace RevenueLedger.Cli;
+
+/// <summary>The `ledger` command line. Exit codes: 0 done, 1 the ledger says no (e.g. a broken hash chain), 2 usage error.</summary>
+public static class LedgerCli
+{
+    public const int Ok = 0;
+    public const int Failed = 1;
+    public const int Usage = 2;
+
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr, CancellationToken ct = default)
+    {
+        var root = new RootCommand("RevenueLedger: an event-sourced revenue ledger that computes NRR, GRR and the MRR bridge exactly.")
+        {
+            GenerateCommand.Create(stdout),
+            ImportCommand.Create(stdout),
+            ReportCommand.Create(stdout),
+            VerifyCommand.Create(stdout),
+            DemoCommand.Create(stdout),
+        };
+        var parse = root.Parse(args);
+        if (parse.Errors.Count > 0)
+        {
+            foreach (var e in parse.Errors) await stderr.WriteLineAsync($"error: {e.Message}");
+            await stderr.WriteLineAsync("see 'ledger --help'");
+            return Usage;
+        }
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false }, ct);
+        }
+        catch (LedgerUsageException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}");
+            return Usage;
+        }
+        catch (IOException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}");
+            return Failed;
+        }
+    }
+
+    public static Option<string> StoreOption() => new("--store")
+    {
+        Description = $"Store URI: sqlite:PATH (default {StoreUri.Default})",
+        DefaultValueFactory = _ => StoreUri.Default,
+    };
+
+    /// <summary>A `YYYY-MM-DD` option whose parse error names the option and the value.</summary>
+    public static Option<DateOnly> DateOption(string name, string description, bool required) => new(name)
+    {
+        Description = description,
+        Required = required,
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            if (Dates.TryParse(text, out var d)) return d;
+            r.AddError($"{name} must be a real date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{text}'");
+            return default;
+        },
+    };
+
+    public static Option<T> Choice<T>(string name, string description, T defaultValue, params (string Text, T Value)[] choices) => new(name)
+    {
+        Description = $"{description} ({string.Join('|', choices.Select(c => c.Text))})",
+        DefaultValueFactory = _ => defaultValue,
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+            foreach (var (t, v) in choices) if (t == text) return v;
+            r.AddError($"{name} must be one of {string.Join(", ", choices.Select(c => c.Text))}, got '{text}'");
+            return defaultValue;
+        },
+    };
+}

@@ -1,0 +1,290 @@
+using System.Runtime.CompilerServices;
+using Microsoft.Data.Sqlite;
+using RevenueLedger.Domain;
+
+namespace RevenueLedger.EventStore.Sqlite;
+
+/// <summary>
+/// The embedded store. SQLite serialises writers (BEGIN IMMEDIATE), and positions are assigned inside that
+/// write transaction, so commit order is position order and a reader never sees N+1 before N.
+/// </summary>
+public sealed class SqliteEventStore : IEventStore
+{
+    private const int SchemaVersion = 1;
+    private readonly string _connectionString;
+    private readonly TimeProvider _time;
+
+    private SqliteEventStore(string connectionString, TimeProvider time)
+    {
+        _connectionString = connectionString;
+        _time = time;
+    }
+
+    public string Path { get; private init; } = "";
+
+    /// <summary>Opens (creating and migrating when <paramref name="create"/>) the store file.</summary>
+    public static async Task<SqliteEventStore> OpenAsync(string path, TimeProvider? time = null, bool create = true, CancellationToken ct = default)
+    {
+        if (!create && !File.Exists(path)) throw new FileNotFoundException($"no ledger store at '{path}'", path);
+        var dir = System.IO.Path.GetDirectoryName(System.IO.Path.GetFullPath(path));
+        if (create && dir is not null) Directory.CreateDirectory(dir);
+        var cs = new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = create ? SqliteOpenMode.ReadWriteCreate : SqliteOpenMode.ReadWrite,
+            Pooling = true,
+            DefaultTimeout = 120, // Microsoft.Data.Sqlite retries SQLITE_BUSY until this many seconds pass.
+        }.ToString();
+        var store = new SqliteEventStore(cs, time ?? TimeProvider.System) { Path = path };
+        await store.MigrateAsync(ct);
+        return store;
+    }
+
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using (var wal = c.CreateCommand())
+        {
+            wal.CommandText = "PRAGMA journal_mode=WAL;";
+            await wal.ExecuteNonQueryAsync(ct);
+        }
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS ledger_schema (version INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (
+                position       INTEGER PRIMARY KEY,
+                account_id     TEXT    NOT NULL,
+                stream_version INTEGER NOT NULL,
+                event_type     TEXT    NOT NULL,
+                event_id       TEXT    NOT NULL,
+                payload        TEXT    NOT NULL,
+                recorded_at    TEXT    NOT NULL,
+                hash           TEXT    NOT NULL
+            );
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_events_event_id ON events (event_id);
+            CREATE UNIQUE INDEX IF NOT EXISTS ux_events_stream ON events (account_id, stream_version);
+            CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, hash TEXT NOT NULL);
+            INSERT OR IGNORE INTO ledger_head (id, position, hash) VALUES (1, 0, $genesis);
+            """;
+        cmd.Parameters.AddWithValue("$genesis", HashChain.Genesis);
+        await cmd.ExecuteNonQueryAsync(ct);
+        cmd.Parameters.Clear();
+        cmd.CommandText = "SELECT MAX(version) FROM ledger_schema";
+        var current = await cmd.ExecuteScalarAsync(ct) is long v ? v : 0;
+        if (current > SchemaVersion) throw new InvalidOperationException($"store schema {current} is newer than this build understands ({SchemaVersion})");
+        if (current < SchemaVersion)
+        {
+            cmd.CommandText = $"INSERT INTO ledger_schema (version) VALUES ({SchemaVersion})";
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        tx.Commit();
+    }
+
+    private async Task<SqliteConnection> OpenConnectionAsync(CancellationToken ct)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        // FULL: a committed append survives power loss, not only a process crash.
+        cmd.CommandText = "PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;";
+        await cmd.ExecuteNonQueryAsync(ct);
+        return c;
+    }
+
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        try
+        {
+            return Append(c, appends, checkDuplicates: false);
+        }
+        catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.event_id", StringComparison.Ordinal))
+        {
+            // Fast path assumed no stored eventIds; one was there, so redo it looking every id up.
+            return Append(c, appends, checkDuplicates: true);
+        }
+    }
+
+    private AppendResult Append(SqliteConnection c, IReadOnlyList<StreamAppend> appends, bool checkDuplicates)
+    {
+        using var tx = c.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock, taken before reading the head.
+        var (position, previousHash) = ReadHead(c, tx);
+        var recordedAt = HashChain.FormatRecordedAt(_time.GetUtcNow());
+        var positions = new List<long>();
+        var duplicates = new List<bool>();
+        var batchIds = new Dictionary<string, (long Position, string Type, string Payload)>(StringComparer.Ordinal);
+
+        using var version = c.CreateCommand();
+        version.Transaction = tx;
+        version.CommandText = "SELECT COALESCE(MAX(stream_version), 0) FROM events WHERE account_id = $a";
+        var versionAccount = version.Parameters.Add("$a", SqliteType.Text);
+
+        using var find = c.CreateCommand();
+        find.Transaction = tx;
+        find.CommandText = "SELECT position, event_type, payload FROM events WHERE event_id = $id";
+        var findId = find.Parameters.Add("$id", SqliteType.Text);
+
+        using var insert = c.CreateCommand();
+        insert.Transaction = tx;
+        insert.CommandText = """
+            INSERT INTO events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash)
+            VALUES ($p, $a, $v, $t, $id, $payload, $at, $h)
+            """;
+        var pPos = insert.Parameters.Add("$p", SqliteType.Integer);
+        var pAcc = insert.Parameters.Add("$a", SqliteType.Text);
+        var pVer = insert.Parameters.Add("$v", SqliteType.Integer);
+        var pType = insert.Parameters.Add("$t", SqliteType.Text);
+        var pId = insert.Parameters.Add("$id", SqliteType.Text);
+        var pPayload = insert.Parameters.Add("$payload", SqliteType.Text);
+        var pAt = insert.Parameters.Add("$at", SqliteType.Text);
+        var pHash = insert.Parameters.Add("$h", SqliteType.Text);
+        pAt.Value = recordedAt;
+        insert.Prepare();
+
+        foreach (var append in appends)
+        {
+            versionAccount.Value = append.AccountId;
+            long streamVersion = (long)version.ExecuteScalar()!;
+            bool versionChecked = false;
+            foreach (var e in append.Events)
+            {
+                if (e.AccountId != append.AccountId)
+                    throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
+                var type = e.StoredType;
+                var payload = WireFormat.ToCanonicalJson(e);
+                (long Position, string Type, string Payload)? stored = null;
+                if (batchIds.TryGetValue(e.EventId, out var inBatch)) stored = inBatch;
+                else if (checkDuplicates)
+                {
+                    findId.Value = e.EventId;
+                    using var r = find.ExecuteReader();
+                    if (r.Read()) stored = (r.GetInt64(0), r.GetString(1), r.GetString(2));
+                }
+                if (stored is { } s)
+                {
+                    if (s.Type != type || s.Payload != payload) throw new EventIdConflictException(e.EventId, s.Position);
+                    positions.Add(s.Position);
+                    duplicates.Add(true);
+                    continue;
+                }
+                // Checked at the stream's first new event: a stream whose events are all duplicates is idempotent.
+                if (!versionChecked && append.ExpectedVersion is { } expected && expected != streamVersion)
+                    throw new WrongExpectedVersionException(append.AccountId, expected, streamVersion);
+                versionChecked = true;
+                position++;
+                streamVersion++;
+                var hash = HashChain.Compute(position, previousHash, e.AccountId, streamVersion, type, e.EventId, recordedAt, payload);
+                pPos.Value = position; pAcc.Value = e.AccountId; pVer.Value = streamVersion; pType.Value = type;
+                pId.Value = e.EventId; pPayload.Value = payload; pHash.Value = hash;
+                insert.ExecuteNonQuery();
+                previousHash = hash;
+                positions.Add(position);
+                duplicates.Add(false);
+                batchIds[e.EventId] = (position, type, payload);
+            }
+        }
+
+        using (var head = c.CreateCommand())
+        {
+            head.Transaction = tx;
+            head.CommandText = "UPDATE ledger_head SET position = $p, hash = $h WHERE id = 1";
+            head.Parameters.AddWithValue("$p", position);
+            head.Parameters.AddWithValue("$h", previousHash);
+            head.ExecuteNonQuery();
+        }
+        tx.Commit();
+        return new AppendResult(positions, duplicates, position);
+    }
+
+    private static (long Position, string Hash) ReadHead(SqliteConnection c, SqliteTransaction tx)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT position, hash FROM events ORDER BY position DESC LIMIT 1";
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetInt64(0), r.GetString(1)) : (0, HashChain.Genesis);
+    }
+
+    public async Task<StoreHead> GetHeadAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT position, hash FROM ledger_head WHERE id = 1";
+        using var r = await cmd.ExecuteReaderAsync(ct);
+        return r.Read() ? new StoreHead(r.GetInt64(0), r.GetString(1)) : StoreHead.Empty;
+    }
+
+    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash";
+
+    private static RecordedEvent ReadEvent(SqliteDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
+
+    public async Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) =>
+        (await ReadStreamsAsync([accountId], ct)).GetValueOrDefault(accountId) ?? [];
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default)
+    {
+        var result = new Dictionary<string, IReadOnlyList<RecordedEvent>>(StringComparer.Ordinal);
+        await using var c = await OpenConnectionAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true); // one snapshot for all streams
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT {Columns} FROM events WHERE account_id = $a ORDER BY stream_version";
+        var p = cmd.Parameters.Add("$a", SqliteType.Text);
+        foreach (var id in accountIds.Distinct(StringComparer.Ordinal))
+        {
+            p.Value = id;
+            using var r = cmd.ExecuteReader();
+            var list = new List<RecordedEvent>();
+            while (r.Read()) list.Add(ReadEvent(r));
+            if (list.Count > 0) result[id] = list;
+        }
+        return result;
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true);
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT {Columns} FROM events WHERE position >= $from AND position <= $to ORDER BY position";
+        cmd.Parameters.AddWithValue("$from", fromPosition);
+        cmd.Parameters.AddWithValue("$to", toPosition ?? long.MaxValue);
+        using var r = cmd.ExecuteReader();
+        while (r.Read())
+        {
+            ct.ThrowIfCancellationRequested();
+            yield return ReadEvent(r);
+        }
+    }
+
+    public async Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default)
+    {
+        var result = new Dictionary<string, RecordedEvent>(StringComparer.Ordinal);
+        if (eventIds.Count == 0) return result;
+        await using var c = await OpenConnectionAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true);
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = $"SELECT {Columns} FROM events WHERE event_id = $id";
+        var p = cmd.Parameters.Add("$id", SqliteType.Text);
+        cmd.Prepare();
+        foreach (var id in eventIds)
+        {
+            p.Value = id;
+            using var r = cmd.ExecuteReader();
+            if (r.Read()) result[id] = ReadEvent(r);
+        }
+        return result;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        // Pooled connections keep the file open; release them so the file can be moved or deleted.
+        using var c = new SqliteConnection(_connectionString);
+        SqliteConnection.ClearPool(c);
+        return ValueTask.CompletedTask;
+    }
+}
