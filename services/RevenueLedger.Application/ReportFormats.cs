@@ -14,7 +14,7 @@ public enum ReportPart { Nrr, Bridge, ChurnReasons }
 /// </summary>
 public static class ReportFormats
 {
-    public static string Ratio(decimal? r) => r is { } v ? Money.Format(v) : "";
+    public static string Ratio(decimal? r, int? decimals = null) => r is { } v ? Money.Format(decimals is { } d ? Math.Round(v, d) : v) : "";
 
     /// <summary>The scenario files' shape: {"position", "windows": [{"from", "to", "nrr", "bridge", "churnReasons"}]}.</summary>
     public static string ToJson(long position, IReadOnlyList<WindowReport> windows, ReportPart? only = null, bool byOwner = true)
@@ -138,7 +138,7 @@ public static class ReportFormats
     }
 
     /// <summary>Tabular form of one report part: a header and rows of cells (CSV and text tables).</summary>
-    public static (string[] Header, List<string[]> Rows) Table(IReadOnlyList<WindowReport> windows, ReportPart part, bool byOwner = true)
+    public static (string[] Header, List<string[]> Rows) Table(IReadOnlyList<WindowReport> windows, ReportPart part, bool byOwner = true, int? ratioDecimals = null)
     {
         string Owner(OwnerGroup g) => g.IsAll ? "*" : g.Id ?? "";
         string M(decimal d) => Money.Format(d);
@@ -149,7 +149,7 @@ public static class ReportFormats
             case ReportPart.Nrr:
                 foreach (var w in windows)
                     foreach (var r in w.Nrr)
-                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.ClosingMrr), I(r.AccountsOpening), I(r.AccountsRetained), Ratio(r.Nrr), Ratio(r.Grr)]);
+                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.ClosingMrr), I(r.AccountsOpening), I(r.AccountsRetained), Ratio(r.Nrr, ratioDecimals), Ratio(r.Grr, ratioDecimals)]);
                 return (["from", "to", "ownerId", "openingMrr", "expansion", "contraction", "churn", "reactivation", "closingMrr", "accountsOpening", "accountsRetained", "nrr", "grr"], rows);
             case ReportPart.Bridge:
                 foreach (var w in windows)

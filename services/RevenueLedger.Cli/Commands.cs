@@ -135,7 +135,7 @@ internal static class ReportCommand
                     foreach (var pt in part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons })
                     {
                         output.Heading(pt switch { ReportPart.Nrr => "NRR cohorts", ReportPart.Bridge => "MRR bridge", _ => "Churn reasons" });
-                        var (h, r) = ReportFormats.Table(reports, pt, byOwner);
+                        var (h, r) = ReportFormats.Table(reports, pt, byOwner, ratioDecimals: 6);
                         output.Table(h, r, textColumns: pt == ReportPart.ChurnReasons ? 4 : 3);
                     }
                     break;
