@@ -99,9 +99,11 @@ public sealed class SqliteEventStore : IEventStore
         {
             return Append(c, appends, checkDuplicates: false);
         }
-        catch (SqliteException ex) when (ex.SqliteErrorCode == 19 && ex.Message.Contains("events.event_id", StringComparison.Ordinal))
+        catch (Exception ex) when (ex is WrongExpectedVersionException
+            || (ex is SqliteException { SqliteErrorCode: 19 } sql && sql.Message.Contains("events.event_id", StringComparison.Ordinal)))
         {
-            // Fast path assumed no stored eventIds; one was there, so redo it looking every id up.
+            // The fast path assumes no eventId is stored yet. A stored one (a retried submission) can show up as either
+            // error, so redo the append looking every id up: duplicates are then skipped, real conflicts still throw.
             return Append(c, appends, checkDuplicates: true);
         }
     }

@@ -1,0 +1,102 @@
+using System.Globalization;
+using System.Text.Json;
+
+namespace RevenueLedger.Cli.Tests;
+
+/// <summary>Both shared scenarios through `ledger import` and `ledger report --format json`: every outcome, every row, every field.</summary>
+public sealed class ScenarioTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
+    [InlineData("generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
+    [InlineData("generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
+    public async Task Import_and_report_reproduce_the_expected_files(string scenario, string from, string to, string? window, string expectedFile)
+    {
+        var store = "sqlite:" + _dir.File("ledger.db");
+        var outcomes = _dir.File("outcomes.json");
+        var import = await Cli.RunAsync("import", Shared.File(scenario + ".jsonl"), "--store", store, "--outcomes", outcomes);
+        Assert.True(import.Exit == 0, import.Err);
+        AssertOutcomes(Shared.File(scenario + ".outcomes.json"), outcomes);
+
+        var args = new List<string> { "report", "--store", store, "--from", from, "--to", to, "--format", "json" };
+        if (window is not null) args.AddRange(["--window", window]);
+        var report = await Cli.RunAsync([.. args]);
+        Assert.True(report.Exit == 0, report.Err);
+        AssertReport(System.IO.File.ReadAllText(Shared.File(expectedFile)), report.Out);
+    }
+
+    private static void AssertOutcomes(string expectedPath, string actualPath)
+    {
+        using var expected = JsonDocument.Parse(System.IO.File.ReadAllText(expectedPath));
+        using var actual = JsonDocument.Parse(System.IO.File.ReadAllText(actualPath));
+        var e = expected.RootElement.EnumerateArray().Select(x => (x.GetProperty("line").GetInt32(), x.GetProperty("outcome").GetString())).ToList();
+        var a = actual.RootElement.EnumerateArray().Select(x => (x.GetProperty("line").GetInt32(), x.GetProperty("outcome").GetString())).ToList();
+        Assert.Equal(e, a);
+        // Every refusal says why.
+        Assert.All(actual.RootElement.EnumerateArray().Where(x => x.GetProperty("outcome").GetString() is not ("accepted" or "duplicate")),
+            x => Assert.False(string.IsNullOrWhiteSpace(x.GetProperty("error").GetString())));
+    }
+
+    /// <summary>Rows are matched by owner (and reason); money and counts must be equal, ratios within 1e-6.</summary>
+    internal static void AssertReport(string expectedJson, string actualJson)
+    {
+        using var expected = JsonDocument.Parse(expectedJson);
+        using var actual = JsonDocument.Parse(actualJson);
+        Assert.Equal(expected.RootElement.GetProperty("position").GetInt64(), actual.RootElement.GetProperty("position").GetInt64());
+        var ew = expected.RootElement.GetProperty("windows").EnumerateArray().ToList();
+        var aw = actual.RootElement.GetProperty("windows").EnumerateArray().ToList();
+        Assert.Equal(ew.Count, aw.Count);
+        int fields = 0;
+        for (int i = 0; i < ew.Count; i++)
+        {
+            Assert.Equal(ew[i].GetProperty("from").GetString(), aw[i].GetProperty("from").GetString());
+            Assert.Equal(ew[i].GetProperty("to").GetString(), aw[i].GetProperty("to").GetString());
+            foreach (var part in new[] { "nrr", "bridge", "churnReasons" })
+            {
+                var er = Keyed(ew[i].GetProperty(part));
+                var ar = Keyed(aw[i].GetProperty(part));
+                var where = $"{ew[i].GetProperty("from").GetString()} {part}";
+                Assert.True(er.Keys.Order().SequenceEqual(ar.Keys.Order()), $"{where}: rows {string.Join(",", er.Keys)} expected, got {string.Join(",", ar.Keys)}");
+                foreach (var (key, row) in er)
+                    foreach (var field in row.EnumerateObject())
+                    {
+                        Assert.True(ar[key].TryGetProperty(field.Name, out var value), $"{where} {key}: no {field.Name}");
+                        AssertField(field.Value, value, $"{where} {key}.{field.Name}");
+                        fields++;
+                    }
+            }
+        }
+        Assert.True(fields > 0);
+    }
+
+    private static Dictionary<string, JsonElement> Keyed(JsonElement rows) =>
+        rows.EnumerateArray().ToDictionary(r =>
+            (r.TryGetProperty("ownerId", out var o) ? (o.ValueKind == JsonValueKind.Null ? "(null)" : o.GetString()) : "") + "|" +
+            (r.TryGetProperty("reason", out var reason) ? reason.GetString() : ""));
+
+    private static void AssertField(JsonElement expected, JsonElement actual, string where)
+    {
+        switch (expected.ValueKind)
+        {
+            case JsonValueKind.Number:
+                Assert.True(actual.ValueKind == JsonValueKind.Number && expected.GetInt64() == actual.GetInt64(), $"{where}: expected {expected}, got {actual}");
+                break;
+            case JsonValueKind.Null:
+                Assert.True(actual.ValueKind == JsonValueKind.Null, $"{where}: expected null, got {actual}");
+                break;
+            case JsonValueKind.String when where.EndsWith(".ownerId", StringComparison.Ordinal) || where.EndsWith(".reason", StringComparison.Ordinal):
+                Assert.Equal(expected.GetString(), actual.GetString());
+                break;
+            default:
+                var e = decimal.Parse(expected.GetString()!, CultureInfo.InvariantCulture);
+                var a = decimal.Parse(actual.GetString()!, CultureInfo.InvariantCulture);
+                bool ratio = where.EndsWith(".nrr", StringComparison.Ordinal) || where.EndsWith(".grr", StringComparison.Ordinal);
+                Assert.True(ratio ? Math.Abs(e - a) <= 0.000001m : e == a, $"{where}: expected {e}, got {a}");
+                break;
+        }
+    }
+}
