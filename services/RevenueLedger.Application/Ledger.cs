@@ -116,18 +116,32 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         if (atomic && failed is not null) return new BatchResult(false, results, failed);
         if (appendOrder.Count > 0)
         {
-            var appends = appendOrder.GroupBy(a => a.Event.AccountId, StringComparer.Ordinal)
-                .Select(g => new StreamAppend(g.Key, initialVersions[g.Key], g.Select(x => x.Event).ToList()))
-                .ToList();
+            // One append entry per run of consecutive events of an account: positions follow submission order.
+            var appends = new List<StreamAppend>();
+            var runs = new List<List<int>>();
+            var nextVersion = new Dictionary<string, long>(initialVersions, StringComparer.Ordinal);
+            foreach (var (item, e) in appendOrder)
+            {
+                if (appends.Count > 0 && appends[^1].AccountId == e.AccountId)
+                {
+                    ((List<LedgerEvent>)appends[^1].Events).Add(e);
+                    runs[^1].Add(item);
+                }
+                else
+                {
+                    appends.Add(new StreamAppend(e.AccountId, nextVersion[e.AccountId], new List<LedgerEvent> { e }));
+                    runs.Add([item]);
+                }
+                nextVersion[e.AccountId]++;
+            }
             var appended = await store.AppendAsync(appends, ct);
             int k = 0;
-            foreach (var group in appendOrder.GroupBy(a => a.Event.AccountId, StringComparer.Ordinal))
-                foreach (var (item, _) in group)
-                {
-                    // A duplicate found by the store itself (a concurrent writer stored the same event) is still a duplicate.
-                    var outcome = appended.Duplicates[k] ? Outcome.Duplicate : Outcome.Accepted;
-                    results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k++] };
-                }
+            foreach (var item in runs.SelectMany(r => r))
+            {
+                // A duplicate found by the store itself (a concurrent writer stored the same event) is still a duplicate.
+                var outcome = appended.Duplicates[k] ? Outcome.Duplicate : Outcome.Accepted;
+                results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k++] };
+            }
             foreach (var (item, of) in duplicateOfPending)
                 results[item] = results[item] with { Position = results[of].Position };
         }

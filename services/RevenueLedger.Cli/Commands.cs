@@ -101,7 +101,7 @@ internal static class ReportCommand
         var format = LedgerCli.Choice("--format", "Output format", "table", ("table", "table"), ("json", "json"), ("csv", "csv"));
         var only = LedgerCli.Choice<ReportPart?>("--only", "Just one report", null,
             ("nrr", ReportPart.Nrr), ("bridge", ReportPart.Bridge), ("churn-reasons", ReportPart.ChurnReasons));
-        var by = LedgerCli.Choice("--by", "Rows per owner, or company-wide only", true, ("owner", true), ("none", false));
+        var by = LedgerCli.Choice("--by", "Rows per owner, or company-wide only", "owner", ("owner", "owner"), ("none", "none"));
         var store = LedgerCli.StoreOption();
         var cmd = new Command("report", "NRR/GRR cohorts, the MRR bridge and churn reasons for a date range or its calendar windows")
         {
@@ -118,7 +118,7 @@ internal static class ReportCommand
             var windows = p.GetValue(window) is { } kind ? Window.Calendar(kind, f, t) : [Window.Create(f, t)];
             await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
             var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
-            bool byOwner = p.GetValue(by);
+            bool byOwner = p.GetValue(by) == "owner";
             var reports = windows.Select(w => snapshot.Report(w, byOwner)).ToList();
             switch (fmt)
             {

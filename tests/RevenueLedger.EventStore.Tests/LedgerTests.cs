@@ -1,0 +1,112 @@
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.EventStore.Sqlite;
+
+namespace RevenueLedger.EventStore.Tests;
+
+/// <summary>The write side over a real store: submission order, atomic batches, concurrent writers.</summary>
+public sealed class LedgerTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private string DbPath => Path.Combine(_dir.Path, "ledger.db");
+
+    private static string Started(string id, string account, string contract = "c1", string date = "2024-01-01", string mrr = "100") =>
+        $$"""{"type":"ContractStarted","eventId":"{{id}}","accountId":"{{account}}","contractId":"{{contract}}","effectiveDate":"{{date}}","mrr":"{{mrr}}","currency":"USD"}""";
+
+    private static string Expanded(string id, string account, string amount = "10", string date = "2024-02-01") =>
+        $$"""{"type":"ContractExpanded","eventId":"{{id}}","accountId":"{{account}}","contractId":"c1","effectiveDate":"{{date}}","amount":"{{amount}}","currency":"USD"}""";
+
+    private static string Contracted(string id, string account, string amount) =>
+        $$"""{"type":"ContractContracted","eventId":"{{id}}","accountId":"{{account}}","contractId":"c1","effectiveDate":"2024-03-01","amount":"{{amount}}","currency":"USD"}""";
+
+    private static List<ParseResult> Parse(Ledger ledger, params string[] lines) => lines.Select(ledger.Parse).ToList();
+
+    [Fact]
+    public async Task Positions_follow_submission_order_across_accounts()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store);
+        var results = await ledger.SubmitEachAsync(Parse(ledger, Started("a1", "a"), Started("b1", "b"), Expanded("a2", "a"), Expanded("b2", "b")));
+        Assert.Equal([1L, 2L, 3L, 4L], results.Select(r => r.Position!.Value));
+        var log = new List<string>();
+        await foreach (var e in store.ReadAllAsync()) log.Add(e.EventId);
+        Assert.Equal(["a1", "b1", "a2", "b2"], log);
+    }
+
+    [Fact]
+    public async Task A_batch_with_one_refused_item_stores_nothing_and_names_the_item()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store);
+        var batch = await ledger.SubmitBatchAsync(Parse(ledger, Started("a1", "a"), Expanded("a2", "a"), Contracted("a3", "a", "500")));
+        Assert.False(batch.Stored);
+        Assert.Equal(2, batch.FailedIndex);
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, batch.Failure!.Error!.Code);
+        Assert.Equal(0, (await store.GetHeadAsync()).Position);
+
+        var ok = await ledger.SubmitBatchAsync(Parse(ledger, Started("a1", "a"), Expanded("a2", "a"), Contracted("a3", "a", "50")));
+        Assert.True(ok.Stored);
+        Assert.Equal([1L, 2L, 3L], ok.Items.Select(i => i.Position!.Value));
+    }
+
+    [Fact]
+    public async Task A_duplicate_inside_one_batch_gets_the_stored_position()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store);
+        var r = await ledger.SubmitEachAsync(Parse(ledger, Started("a1", "a"), Started("a1", "a"), Started("a1", "a", mrr: "5")));
+        Assert.Equal([Outcome.Accepted, Outcome.Duplicate, Outcome.Conflict], r.Select(x => x.Outcome));
+        Assert.Equal([1L, 1L], r.Take(2).Select(x => x.Position!.Value));
+    }
+
+    [Fact]
+    public async Task Writers_in_parallel_never_decide_against_a_stale_account()
+    {
+        // Four ledgers (as four processes) each contract the same contract by 30 from 100: only three can succeed.
+        await using (var setup = await SqliteEventStore.OpenAsync(DbPath))
+            await new Ledger(setup).SubmitEachAsync(Parse(new Ledger(setup), Started("s", "shared")));
+        var stores = new List<SqliteEventStore>();
+        for (int i = 0; i < 4; i++) stores.Add(await SqliteEventStore.OpenAsync(DbPath));
+        var ledgers = stores.Select(s => new Ledger(s)).ToList();
+        foreach (var l in ledgers) await l.SubmitEachAsync([]); // nothing, but each has its own cache
+        var results = await Task.WhenAll(ledgers.Select((l, i) => Task.Run(() => l.SubmitEachAsync(Parse(l, Contracted($"c{i}", "shared", "30"))))));
+        var outcomes = results.Select(r => r.Single().Outcome).ToList();
+        Assert.Equal(3, outcomes.Count(o => o == Outcome.Accepted));
+        Assert.Equal(1, outcomes.Count(o => o == Outcome.Rejected));
+        foreach (var s in stores) await s.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task Concurrent_importers_store_every_event_once_with_gapless_positions()
+    {
+        const int writers = 4, accounts = 30;
+        var stores = new List<SqliteEventStore>();
+        for (int i = 0; i < writers; i++) stores.Add(await SqliteEventStore.OpenAsync(DbPath));
+        // Every writer submits the same starts (racing for the same eventIds) and its own expansions on shared accounts.
+        await Task.WhenAll(stores.Select((s, w) => Task.Run(async () =>
+        {
+            var ledger = new Ledger(s);
+            var lines = Enumerable.Range(0, accounts).Select(a => Started($"start-{a}", $"acct-{a}"))
+                .Concat(Enumerable.Range(0, accounts).SelectMany(a => Enumerable.Range(0, 5).Select(k => Expanded($"x-{w}-{a}-{k}", $"acct-{a}"))))
+                .ToList();
+            for (int i = 0; i < lines.Count; i += 17)
+            {
+                var results = await ledger.SubmitEachAsync(Parse(ledger, [.. lines.Skip(i).Take(17)]));
+                Assert.All(results, r => Assert.Contains(r.Outcome, new[] { Outcome.Accepted, Outcome.Duplicate }));
+            }
+        })));
+        await using var reader = await SqliteEventStore.OpenAsync(DbPath);
+        var log = new List<RecordedEvent>();
+        await foreach (var e in reader.ReadAllAsync()) log.Add(e);
+        Assert.Equal(accounts + (writers * accounts * 5), log.Count);
+        Assert.Equal(Enumerable.Range(1, log.Count).Select(i => (long)i), log.Select(e => e.Position));
+        Assert.Equal(log.Count, log.Select(e => e.EventId).Distinct().Count());
+        foreach (var stream in log.GroupBy(e => e.AccountId))
+            Assert.Equal(Enumerable.Range(1, stream.Count()).Select(i => (long)i), stream.Select(e => e.StreamVersion));
+        Assert.True((await HashChain.VerifyAsync(reader)).IsIntact);
+        foreach (var s in stores) await s.DisposeAsync();
+    }
+}
