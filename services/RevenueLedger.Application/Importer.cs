@@ -13,39 +13,44 @@ public sealed record ImportSummary(long Lines, IReadOnlyDictionary<Outcome, long
 /// </summary>
 public static class Importer
 {
-    public const int ChunkSize = 4096;
+    public const int ChunkSize = 32_768;
 
     public static async Task<ImportSummary> ImportAsync(
         Ledger ledger, IEnumerable<string> lines, Action<long, SubmissionResult>? onOutcome = null,
         Action<long>? progress = null, CancellationToken ct = default)
     {
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, _ => 0L);
-        long lineNo = 0;
-        var chunk = new List<string>(ChunkSize);
-        async Task FlushAsync()
+        long submitted = 0;
+        using var source = lines.GetEnumerator();
+        // While one chunk is decided and appended, the next one is parsed on the other cores.
+        var parsing = ParseNextAsync(ledger, source, ct);
+        while (true)
         {
-            if (chunk.Count == 0) return;
-            var parsed = ParseAll(ledger, chunk);
+            var parsed = await parsing;
+            if (parsed.Length == 0) break;
+            parsing = ParseNextAsync(ledger, source, ct);
             var results = await ledger.SubmitEachAsync(parsed, ct);
-            long first = lineNo - chunk.Count + 1;
             for (int i = 0; i < results.Count; i++)
             {
                 counts[results[i].Outcome]++;
-                onOutcome?.Invoke(first + i, results[i]);
+                onOutcome?.Invoke(submitted + i + 1, results[i]);
             }
-            chunk.Clear();
-            progress?.Invoke(lineNo);
+            submitted += results.Count;
+            progress?.Invoke(submitted);
         }
-        foreach (var line in lines)
+        var head = await ledger.Store.GetHeadAsync(ct);
+        return new ImportSummary(submitted, counts, head.Position);
+    }
+
+    private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, IEnumerator<string> source, CancellationToken ct)
+    {
+        var chunk = new List<string>(ChunkSize);
+        while (chunk.Count < ChunkSize && source.MoveNext())
         {
             ct.ThrowIfCancellationRequested();
-            lineNo++;
-            chunk.Add(line);
-            if (chunk.Count == ChunkSize) await FlushAsync();
+            chunk.Add(source.Current);
         }
-        await FlushAsync();
-        var head = await ledger.Store.GetHeadAsync(ct);
-        return new ImportSummary(lineNo, counts, head.Position);
+        return chunk.Count == 0 ? Task.FromResult(Array.Empty<ParseResult>()) : Task.Run(() => ParseAll(ledger, chunk), ct);
     }
 
     /// <summary>Parsing is independent per line, so it uses every core; deciding stays sequential.</summary>

@@ -71,7 +71,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         var results = new SubmissionResult[items.Count];
         var initialVersions = new Dictionary<string, long>(StringComparer.Ordinal);
         var appendOrder = new List<(int Item, LedgerEvent Event)>();
-        var pending = new Dictionary<string, (int Item, ExistingEvent Existing)>(StringComparer.Ordinal);
+        var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(StringComparer.Ordinal);
         var duplicateOfPending = new List<(int Item, int Of)>();
         var working = new Dictionary<string, AccountState>(StringComparer.Ordinal);
         int? failed = null;
@@ -90,19 +90,20 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                 state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
                 initialVersions[e.AccountId] = state.Version;
             }
-            ExistingEvent? existing = pending.TryGetValue(e.EventId, out var p) ? p.Existing
+            // An id repeated within the batch is compared with the pending event; canonical JSON only when that happens.
+            ExistingEvent? existing = pending.TryGetValue(e.EventId, out var p) ? new ExistingEvent(0, p.Event.StoredType, WireFormat.ToCanonicalJson(p.Event))
                 : stored.TryGetValue(e.EventId, out var s) ? s.AsExisting() : null;
             switch (AccountDecider.Decide(new SubmitEvent(e, existing), state))
             {
                 case Decision.Accept accept:
                     working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
-                    pending[e.EventId] = (i, new ExistingEvent(-1, e.StoredType, WireFormat.ToCanonicalJson(e)));
+                    pending[e.EventId] = (i, e);
                     appendOrder.Add((i, e));
                     results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
                     break;
                 case Decision.AlreadyStored already:
                     if (pending.TryGetValue(e.EventId, out var of)) duplicateOfPending.Add((i, of.Item));
-                    results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position < 0 ? null : already.Position, null);
+                    results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position <= 0 ? null : already.Position, null);
                     working[e.AccountId] = state;
                     break;
                 case Decision.Refuse refuse:

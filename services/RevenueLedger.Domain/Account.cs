@@ -2,28 +2,55 @@ using System.Collections.Immutable;
 
 namespace RevenueLedger.Domain;
 
-/// <summary>An event of the account with its place in the stream; stream order is commit order within the account.</summary>
-public sealed record AccountEntry(LedgerEvent Event, long Version, bool Reversed);
+public enum ContractEventKind : byte { Started, Expanded, Contracted, Churned }
 
 /// <summary>
-/// What the consistency boundary (one account) must know to judge a new event: every event by id (for reversals)
-/// and each contract's active events in effective-date order (effectiveDate, then stream version).
+/// A contract event as the rules need it: kind, place in effective-date order, amount and currency. A compact
+/// value (not the whole event) because an importer keeps every account of a large book in memory.
+/// </summary>
+public readonly record struct TimelineEntry(string EventId, ContractEventKind Kind, DateOnly Date, long Version, decimal Amount, string Currency)
+{
+    public static TimelineEntry Of(ContractEvent e, long version) => e switch
+    {
+        ContractStarted s => new(e.EventId, ContractEventKind.Started, e.EffectiveDate, version, s.Mrr, s.Currency),
+        ContractExpanded x => new(e.EventId, ContractEventKind.Expanded, e.EffectiveDate, version, x.Amount, x.Currency),
+        ContractContracted c => new(e.EventId, ContractEventKind.Contracted, e.EffectiveDate, version, c.Amount, c.Currency),
+        ContractChurned => new(e.EventId, ContractEventKind.Churned, e.EffectiveDate, version, 0, ""),
+        _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "not a contract event"),
+    };
+}
+
+/// <summary>
+/// What the consistency boundary (one account) must know to judge a new event: each contract's active events in
+/// effective-date order (effectiveDate, then stream version), and the ids a reversal may name or must refuse.
 /// </summary>
 public sealed record AccountState(
     string AccountId,
     long Version,
-    ImmutableDictionary<string, AccountEntry> Events,
-    ImmutableDictionary<string, ImmutableList<AccountEntry>> Contracts)
+    ImmutableDictionary<string, ImmutableArray<TimelineEntry>> Contracts,
+    ImmutableHashSet<string> OwnerAssignments,
+    ImmutableHashSet<string> Reversals,
+    ImmutableHashSet<string> Reversed)
 {
     public static AccountState Initial(string accountId) =>
-        new(accountId, 0, ImmutableDictionary.Create<string, AccountEntry>(StringComparer.Ordinal),
-            ImmutableDictionary.Create<string, ImmutableList<AccountEntry>>(StringComparer.Ordinal));
+        new(accountId, 0, ImmutableDictionary.Create<string, ImmutableArray<TimelineEntry>>(StringComparer.Ordinal),
+            ImmutableHashSet.Create<string>(StringComparer.Ordinal), ImmutableHashSet.Create<string>(StringComparer.Ordinal),
+            ImmutableHashSet.Create<string>(StringComparer.Ordinal));
+
+    /// <summary>The active contract event with this id, if any. Reversals are rare, so a scan beats an index here.</summary>
+    public (string ContractId, TimelineEntry Entry)? FindContractEvent(string eventId)
+    {
+        foreach (var (contractId, timeline) in Contracts)
+            foreach (var entry in timeline)
+                if (entry.EventId == eventId) return (contractId, entry);
+        return null;
+    }
 }
 
 /// <summary>The submission: an already-parsed event, and what the ledger holds under its eventId, if anything.</summary>
 public sealed record SubmitEvent(LedgerEvent Event, ExistingEvent? Existing);
 
-/// <summary>A stored event found under the submitted eventId (it may belong to any account).</summary>
+/// <summary>A stored event found under the submitted eventId (it may belong to any account). Position 0: not yet stored.</summary>
 public sealed record ExistingEvent(long Position, string StoredType, string CanonicalPayload);
 
 public abstract record Decision
@@ -54,7 +81,7 @@ public static class AccountDecider
 
         var error = e switch
         {
-            ContractEvent c => ContractTimeline.Validate(c.ContractId, Insert(state.Contracts.GetValueOrDefault(c.ContractId, []), new AccountEntry(c, state.Version + 1, false))),
+            ContractEvent c => ContractTimeline.Validate(c.ContractId, Insert(state.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, state.Version + 1))),
             EventReversed r => ValidateReversal(r, state),
             OwnerAssigned => null,
             _ => throw new ArgumentOutOfRangeException(nameof(command), e.GetType().Name, "unknown event type"),
@@ -64,54 +91,51 @@ public static class AccountDecider
 
     private static LedgerError? ValidateReversal(EventReversed r, AccountState state)
     {
-        if (!state.Events.TryGetValue(r.TargetEventId, out var target))
-            return LedgerError.Rejected(ErrorCodes.ReversalTargetNotFound, $"account '{state.AccountId}' has no event '{r.TargetEventId}' to reverse");
-        if (target.Event is EventReversed)
-            return LedgerError.Rejected(ErrorCodes.ReversalOfReversal, $"'{r.TargetEventId}' is itself a reversal and cannot be reversed");
-        if (target.Reversed)
-            return LedgerError.Rejected(ErrorCodes.AlreadyReversed, $"'{r.TargetEventId}' is already reversed");
-        if (target.Event is not ContractEvent c) return null;
-        var without = state.Contracts[c.ContractId].RemoveAll(x => x.Event.EventId == c.EventId);
-        return ContractTimeline.Validate(c.ContractId, without) is { } broken
-            ? LedgerError.Rejected(ErrorCodes.ReversalBreaksTimeline, $"reversing '{r.TargetEventId}' would leave contract '{c.ContractId}' invalid: {broken.Message}")
+        var target = r.TargetEventId;
+        if (state.Reversals.Contains(target))
+            return LedgerError.Rejected(ErrorCodes.ReversalOfReversal, $"'{target}' is itself a reversal and cannot be reversed");
+        if (state.Reversed.Contains(target))
+            return LedgerError.Rejected(ErrorCodes.AlreadyReversed, $"'{target}' is already reversed");
+        if (state.OwnerAssignments.Contains(target)) return null;
+        if (state.FindContractEvent(target) is not { } found)
+            return LedgerError.Rejected(ErrorCodes.ReversalTargetNotFound, $"account '{state.AccountId}' has no event '{target}' to reverse");
+        var without = state.Contracts[found.ContractId].RemoveAll(x => x.EventId == target);
+        return ContractTimeline.Validate(found.ContractId, without) is { } broken
+            ? LedgerError.Rejected(ErrorCodes.ReversalBreaksTimeline, $"reversing '{target}' would leave contract '{found.ContractId}' invalid: {broken.Message}")
             : null;
     }
 
     public static AccountState Evolve(AccountState state, LedgerEvent e)
     {
-        var version = state.Version + 1;
-        var entry = new AccountEntry(e, version, false);
-        var next = state with { Version = version, Events = state.Events.SetItem(e.EventId, entry) };
+        var next = state with { Version = state.Version + 1 };
         return e switch
         {
             ContractEvent c => next with
             {
-                Contracts = next.Contracts.SetItem(c.ContractId, Insert(next.Contracts.GetValueOrDefault(c.ContractId, []), entry)),
+                Contracts = next.Contracts.SetItem(c.ContractId, Insert(next.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, next.Version))),
             },
-            EventReversed r when next.Events.TryGetValue(r.TargetEventId, out var target) => Reverse(next, target),
+            OwnerAssigned o => next with { OwnerAssignments = next.OwnerAssignments.Add(o.EventId) },
+            EventReversed r => Reverse(next with { Reversals = next.Reversals.Add(r.EventId) }, r.TargetEventId),
             _ => next,
         };
     }
 
-    private static AccountState Reverse(AccountState state, AccountEntry target)
+    private static AccountState Reverse(AccountState state, string target)
     {
-        var reversed = target with { Reversed = true };
-        var events = state.Events.SetItem(target.Event.EventId, reversed);
-        var contracts = target.Event is ContractEvent c
-            ? state.Contracts.SetItem(c.ContractId, state.Contracts[c.ContractId].RemoveAll(x => x.Event.EventId == c.EventId))
-            : state.Contracts;
-        return state with { Events = events, Contracts = contracts };
+        var reversed = state with { Reversed = state.Reversed.Add(target), OwnerAssignments = state.OwnerAssignments.Remove(target) };
+        return state.FindContractEvent(target) is { } found
+            ? reversed with { Contracts = reversed.Contracts.SetItem(found.ContractId, reversed.Contracts[found.ContractId].RemoveAll(x => x.EventId == target)) }
+            : reversed;
     }
 
     public static AccountState Fold(string accountId, IEnumerable<LedgerEvent> events) =>
         events.Aggregate(AccountState.Initial(accountId), Evolve);
 
     /// <summary>Inserts at the (effectiveDate, version) place; the new entry always has the highest version.</summary>
-    private static ImmutableList<AccountEntry> Insert(ImmutableList<AccountEntry> timeline, AccountEntry entry)
+    private static ImmutableArray<TimelineEntry> Insert(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
     {
-        var date = ((ContractEvent)entry.Event).EffectiveDate;
-        int i = timeline.Count;
-        while (i > 0 && ((ContractEvent)timeline[i - 1].Event).EffectiveDate > date) i--;
+        int i = timeline.Length;
+        while (i > 0 && timeline[i - 1].Date > entry.Date) i--;
         return timeline.Insert(i, entry);
     }
 }
@@ -119,46 +143,48 @@ public static class AccountDecider
 /// <summary>Rules 1–4 of spec §2 over one contract's active events in effective-date order.</summary>
 public static class ContractTimeline
 {
-    public static LedgerError? Validate(string contractId, IReadOnlyList<AccountEntry> timeline)
+    public static LedgerError? Validate(string contractId, ImmutableArray<TimelineEntry> timeline)
     {
         decimal mrr = 0;
         string? currency = null;
-        ContractChurned? churned = null;
-        for (int i = 0; i < timeline.Count; i++)
+        DateOnly? churnedOn = null;
+        for (int i = 0; i < timeline.Length; i++)
         {
-            var e = (ContractEvent)timeline[i].Event;
-            var on = Dates.Format(e.EffectiveDate);
-            if (churned is not null)
+            var e = timeline[i];
+            var on = Dates.Format(e.Date);
+            if (churnedOn is { } churned)
                 return LedgerError.Rejected(ErrorCodes.ContractChurned,
-                    $"contract '{contractId}' is churned on {Dates.Format(churned.EffectiveDate)}; nothing may follow (a win-back is a new contract), but {e.WireType} is dated {on}");
-            if (i == 0 && e is not ContractStarted)
+                    $"contract '{contractId}' is churned on {Dates.Format(churned)}; nothing may follow (a win-back is a new contract), but a {Name(e.Kind)} is dated {on}");
+            if (i == 0 && e.Kind != ContractEventKind.Started)
                 return LedgerError.Rejected(ErrorCodes.ContractNotStarted,
-                    $"contract '{contractId}' has no ContractStarted on or before {on}, so {e.WireType} has nothing to apply to");
-            switch (e)
+                    $"contract '{contractId}' has no ContractStarted on or before {on}, so {Name(e.Kind)} has nothing to apply to");
+            switch (e.Kind)
             {
-                case ContractStarted s when i > 0:
+                case ContractEventKind.Started when i > 0:
                     return LedgerError.Rejected(ErrorCodes.ContractAlreadyStarted, $"contract '{contractId}' is already started; a contract has exactly one ContractStarted");
-                case ContractStarted s:
-                    mrr = s.Mrr; currency = s.Currency;
+                case ContractEventKind.Started:
+                    mrr = e.Amount; currency = e.Currency;
                     break;
-                case ContractExpanded x:
-                    if (x.Currency != currency) return CurrencyMismatch(contractId, currency, x.Currency);
-                    mrr += x.Amount;
+                case ContractEventKind.Expanded:
+                    if (e.Currency != currency) return CurrencyMismatch(contractId, currency, e.Currency);
+                    mrr += e.Amount;
                     break;
-                case ContractContracted c:
-                    if (c.Currency != currency) return CurrencyMismatch(contractId, currency, c.Currency);
-                    mrr -= c.Amount;
+                case ContractEventKind.Contracted:
+                    if (e.Currency != currency) return CurrencyMismatch(contractId, currency, e.Currency);
+                    mrr -= e.Amount;
                     if (mrr <= 0)
                         return LedgerError.Rejected(ErrorCodes.ContractionExceedsMrr,
-                            $"contraction of {Money.Format(c.Amount)} on {on} would leave contract '{contractId}' at MRR {Money.Format(mrr)}; it must stay above 0 (to end a contract, churn it)");
+                            $"contraction of {Money.Format(e.Amount)} on {on} would leave contract '{contractId}' at MRR {Money.Format(mrr)}; it must stay above 0 (to end a contract, churn it)");
                     break;
-                case ContractChurned ch:
-                    churned = ch;
+                case ContractEventKind.Churned:
+                    churnedOn = e.Date;
                     break;
             }
         }
         return null;
     }
+
+    private static string Name(ContractEventKind kind) => "Contract" + kind;
 
     private static LedgerError CurrencyMismatch(string contractId, string? expected, string actual) =>
         LedgerError.Rejected(ErrorCodes.CurrencyMismatch, $"contract '{contractId}' is in {expected}, not {actual}");

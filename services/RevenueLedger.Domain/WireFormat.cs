@@ -9,6 +9,12 @@ public static class WireFormat
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 8 };
 
+    // Currencies and reasons come from small vocabularies; sharing one string each keeps large books compact.
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Vocabulary = new(StringComparer.Ordinal);
+
+    private static string Share(string s) =>
+        Vocabulary.TryGetValue(s, out var shared) ? shared : Vocabulary.Count < 10_000 ? Vocabulary.GetOrAdd(s, s) : s;
+
     private sealed record Shape(string[] Required, string[] Optional);
 
     private static readonly Dictionary<string, Shape> Shapes = new(StringComparer.Ordinal)
@@ -152,7 +158,7 @@ public static class WireFormat
             var s = String(name);
             if (s is null) return "";
             if (s.Length != 3 || !s.All(char.IsAsciiLetterUpper)) { Fail(name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{s}'"); return ""; }
-            return s;
+            return Share(s);
         }
 
         public string? Reason()
@@ -160,7 +166,7 @@ public static class WireFormat
             var s = String("reason");
             if (s is null) return null;
             if (!IsValidReason(s)) { Fail("reason", $"`reason` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{s}'"); return null; }
-            return s;
+            return Share(s);
         }
 
         public Metadata Metadata()
