@@ -13,6 +13,14 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
 
     public WindowReport Report(Window window, bool byOwner = true) => Reports.Compute(Accounts, window, byOwner);
 
+    /// <summary>Several windows at once; each is an independent pass over the accounts.</summary>
+    public IReadOnlyList<WindowReport> Report(IReadOnlyList<Window> windows, bool byOwner = true)
+    {
+        var reports = new WindowReport[windows.Count];
+        Parallel.For(0, windows.Count, i => reports[i] = Report(windows[i], byOwner));
+        return reports;
+    }
+
     /// <summary>
     /// Replays the log up to <paramref name="asOfPosition"/> (default: the head). A reversal recorded after that
     /// position does not apply, so the same position always gives the same numbers.
@@ -24,7 +32,7 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
             throw new LedgerUsageException($"as-of position {p} is outside the ledger (0..{head})");
         long position = asOfPosition ?? head;
         var events = new List<LedgerEvent>();
-        await foreach (var e in store.ReadAllAsync(1, position, ct)) events.Add(e.Event);
+        await foreach (var e in store.ReadEventsAsync(1, position, ct)) events.Add(e.Event);
         return new LedgerSnapshot(position, Fold(events));
     }
 
@@ -39,7 +47,10 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
             if (!byAccount.TryGetValue(e.AccountId, out var list)) byAccount[e.AccountId] = list = [];
             list.Add(e);
         }
-        return byAccount.OrderBy(kv => kv.Key, StringComparer.Ordinal)
-            .Select(kv => AccountHistory.Build(kv.Key, kv.Value)).ToList();
+        // Accounts are independent: fold them on every core.
+        var accounts = byAccount.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
+        var histories = new AccountHistory[accounts.Length];
+        Parallel.For(0, accounts.Length, i => histories[i] = AccountHistory.Build(accounts[i].Key, accounts[i].Value));
+        return histories;
     }
 }

@@ -119,7 +119,7 @@ internal static class ReportCommand
             await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
             var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
             bool byOwner = p.GetValue(by) == "owner";
-            var reports = windows.Select(w => snapshot.Report(w, byOwner)).ToList();
+            var reports = snapshot.Report(windows, byOwner);
             switch (fmt)
             {
                 case "json":

@@ -35,7 +35,7 @@ internal static class DemoCommand
             var snapshot = await LedgerSnapshot.LoadAsync(store, ct: ct);
             var end = book.Start.AddMonths(book.Months);
             var quarters = Window.Calendar(WindowKind.Quarter, end.AddMonths(-12), end);
-            var reports = quarters.Select(q => snapshot.Report(q)).ToList();
+            var reports = snapshot.Report(quarters);
             PrintNrr(output, reports);
             PrintBridge(output, reports);
             PrintPareto(output, snapshot.Report(new Window(quarters[0].From, end)));
@@ -52,7 +52,7 @@ internal static class DemoCommand
 
     private static string Amount(decimal m) => m.ToString("#,##0.00", CultureInfo.InvariantCulture);
 
-    private static void PrintNrr(Output output, List<WindowReport> reports)
+    private static void PrintNrr(Output output, IReadOnlyList<WindowReport> reports)
     {
         output.Heading("NRR / GRR by owner (cohort on each quarter's first day)");
         var owners = reports.SelectMany(r => r.Nrr.Select(n => n.Owner)).Distinct().Order(Comparer<OwnerGroup>.Create(OwnerGroup.Compare)).ToList();
@@ -63,7 +63,7 @@ internal static class DemoCommand
         output.Table(header, rows);
     }
 
-    private static void PrintBridge(Output output, List<WindowReport> reports)
+    private static void PrintBridge(Output output, IReadOnlyList<WindowReport> reports)
     {
         output.Heading("Company MRR bridge");
         var rows = reports.Select(r => (r.Window, Row: r.Bridge.FirstOrDefault(b => b.Owner.IsAll)))

@@ -36,7 +36,24 @@ public static class Dates
     public static string Format(DateOnly d) => d.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture);
 
     /// <summary>`YYYY-MM-DD`, a real calendar date in the spec's range.</summary>
-    public static bool TryParse(ReadOnlySpan<char> text, out DateOnly date) =>
-        DateOnly.TryParseExact(text, "yyyy-MM-dd", CultureInfo.InvariantCulture, DateTimeStyles.None, out date)
-        && text.Length == 10 && date >= Min && date <= Max;
+    public static bool TryParse(ReadOnlySpan<char> text, out DateOnly date)
+    {
+        date = default;
+        if (text.Length != 10 || text[4] != '-' || text[7] != '-') return false;
+        if (!Digits(text[..4], out int y) || !Digits(text.Slice(5, 2), out int m) || !Digits(text.Slice(8, 2), out int d)) return false;
+        if (y is < 1900 or > 2999 || m is < 1 or > 12 || d < 1 || d > DateTime.DaysInMonth(y, m)) return false;
+        date = new DateOnly(y, m, d);
+        return true;
+    }
+
+    private static bool Digits(ReadOnlySpan<char> s, out int value)
+    {
+        value = 0;
+        foreach (var c in s)
+        {
+            if (c is < '0' or > '9') return false;
+            value = (value * 10) + (c - '0');
+        }
+        return true;
+    }
 }

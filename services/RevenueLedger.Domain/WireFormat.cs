@@ -7,186 +7,246 @@ namespace RevenueLedger.Domain;
 /// <summary>The JSON event format of spec §1: strict parsing (field rules → invalid) and canonical serialisation.</summary>
 public static class WireFormat
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 8 };
-
     // Currencies and reasons come from small vocabularies; sharing one string each keeps large books compact.
     private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Vocabulary = new(StringComparer.Ordinal);
 
     private static string Share(string s) =>
         Vocabulary.TryGetValue(s, out var shared) ? shared : Vocabulary.Count < 10_000 ? Vocabulary.GetOrAdd(s, s) : s;
 
-    private sealed record Shape(string[] Required, string[] Optional);
+    private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, Reason, Metadata, Count }
+
+    private static readonly string[] FieldNames =
+        ["type", "eventId", "accountId", "contractId", "ownerId", "targetEventId", "effectiveDate", "mrr", "amount", "currency", "reason", "metadata"];
+
+    private static readonly byte[][] FieldNamesUtf8 = FieldNames.Select(Encoding.UTF8.GetBytes).ToArray();
+
+    private sealed record Shape(F[] Required, F[] Optional);
 
     private static readonly Dictionary<string, Shape> Shapes = new(StringComparer.Ordinal)
     {
-        ["ContractStarted"] = new(["accountId", "contractId", "effectiveDate", "mrr", "currency"], ["eventId", "metadata"]),
-        ["ContractExpanded"] = new(["accountId", "contractId", "effectiveDate", "amount", "currency"], ["eventId", "reason", "metadata"]),
-        ["ContractContracted"] = new(["accountId", "contractId", "effectiveDate", "amount", "currency"], ["eventId", "reason", "metadata"]),
-        ["ContractChurned"] = new(["accountId", "contractId", "effectiveDate"], ["eventId", "reason", "metadata"]),
-        ["OwnerAssigned"] = new(["accountId", "ownerId", "effectiveDate"], ["eventId", "metadata"]),
-        ["EventReversed"] = new(["accountId", "targetEventId"], ["eventId", "reason", "metadata"]),
+        ["ContractStarted"] = new([F.AccountId, F.ContractId, F.EffectiveDate, F.Mrr, F.Currency], [F.EventId, F.Metadata]),
+        ["ContractExpanded"] = new([F.AccountId, F.ContractId, F.EffectiveDate, F.Amount, F.Currency], [F.EventId, F.Reason, F.Metadata]),
+        ["ContractContracted"] = new([F.AccountId, F.ContractId, F.EffectiveDate, F.Amount, F.Currency], [F.EventId, F.Reason, F.Metadata]),
+        ["ContractChurned"] = new([F.AccountId, F.ContractId, F.EffectiveDate], [F.EventId, F.Reason, F.Metadata]),
+        ["OwnerAssigned"] = new([F.AccountId, F.OwnerId, F.EffectiveDate], [F.EventId, F.Metadata]),
+        ["EventReversed"] = new([F.AccountId, F.TargetEventId], [F.EventId, F.Reason, F.Metadata]),
     };
+
+    private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 8 };
 
     /// <summary>Parses one submission. <paramref name="newEventId"/> names an event the client sent without `eventId`.</summary>
     public static ParseResult Parse(string json, Func<string> newEventId)
     {
-        JsonDocument doc;
+        int max = Encoding.UTF8.GetMaxByteCount(json.Length);
+        byte[]? rented = null;
+        Span<byte> buffer = max <= 2048 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
         try
         {
-            doc = JsonDocument.Parse(json, DocumentOptions);
+            int n = Encoding.UTF8.GetBytes(json, buffer);
+            return ParseUtf8(buffer[..n], null, newEventId);
+        }
+        finally
+        {
+            if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+        }
+    }
+
+    /// <summary>One event of a larger document (e.g. an item of a batch request).</summary>
+    public static ParseResult Parse(JsonElement element, Func<string> newEventId) =>
+        ParseUtf8(Encoding.UTF8.GetBytes(element.GetRawText()), null, newEventId);
+
+    /// <summary>Reads a stored payload back; its type comes from the stored, versioned type name.</summary>
+    public static LedgerEvent ParseStored(string storedType, string payload) => ParseStored(storedType, Encoding.UTF8.GetBytes(payload));
+
+    public static LedgerEvent ParseStored(string storedType, ReadOnlySpan<byte> payload)
+    {
+        var wire = EventTypes.WireNameOfStored(storedType) ?? throw new InvalidDataException($"unknown stored event type '{storedType}'");
+        var result = ParseUtf8(payload, wire, () => throw new InvalidDataException("stored event without eventId"));
+        return result.Event ?? throw new InvalidDataException($"stored {storedType} payload is not valid: {result.Error}");
+    }
+
+    /// <summary>What one pass over the JSON object found: each known field's raw value, in a fixed slot.</summary>
+    private struct Fields
+    {
+        public int Present;          // bit per F: the field appeared (even as null)
+        public string? FirstUnknown; // first property name that is no field at all
+        public TypeErrors Errors;
+        public Values Values;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray((int)F.Count)]
+    private struct Values { private string? _element; }
+
+    [System.Runtime.CompilerServices.InlineArray((int)F.Count)]
+    private struct TypeErrors { private string? _element; }
+
+    private static ParseResult ParseUtf8(ReadOnlySpan<byte> json, string? storedWireType, Func<string> newEventId)
+    {
+        var f = new Fields();
+        List<KeyValuePair<string, string>>? metadata = null;
+        string? metadataError = null;
+        int order = 0;
+        Span<F> documentOrder = stackalloc F[(int)F.Count];
+        try
+        {
+            var reader = new Utf8JsonReader(json, isFinalBlock: true, new JsonReaderState(ReaderOptions));
+            if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
+                return LedgerError.Invalid(ErrorCodes.MalformedJson, null, "an event must be a JSON object");
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                int field = -1;
+                for (int i = 0; i < FieldNamesUtf8.Length; i++)
+                    if (reader.ValueTextEquals(FieldNamesUtf8[i])) { field = i; break; }
+                if (field < 0)
+                {
+                    f.FirstUnknown ??= reader.GetString();
+                    reader.Read();
+                    reader.Skip();
+                    continue;
+                }
+                if ((f.Present & (1 << field)) != 0)
+                    return LedgerError.Invalid(ErrorCodes.MalformedJson, FieldNames[field], $"field `{FieldNames[field]}` appears twice");
+                f.Present |= 1 << field;
+                documentOrder[order++] = (F)field;
+                reader.Read();
+                switch ((F)field)
+                {
+                    case F.Metadata:
+                        if (reader.TokenType == JsonTokenType.StartObject) (metadata, metadataError) = ReadMetadata(ref reader);
+                        else if (reader.TokenType != JsonTokenType.Null) { f.Errors[field] = "`metadata` must be an object of string values"; reader.Skip(); }
+                        break;
+                    case F.Mrr or F.Amount when reader.TokenType == JsonTokenType.Number:
+                        f.Values[field] = Encoding.UTF8.GetString(reader.ValueSpan);
+                        break;
+                    default:
+                        if (reader.TokenType == JsonTokenType.String) f.Values[field] = reader.GetString();
+                        else if (reader.TokenType != JsonTokenType.Null)
+                        {
+                            f.Errors[field] = (F)field is F.Mrr or F.Amount ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
+                            reader.Skip();
+                        }
+                        break;
+                }
+            }
+            if (reader.TokenType != JsonTokenType.EndObject || reader.Read())
+                return LedgerError.Invalid(ErrorCodes.MalformedJson, null, "not valid JSON: unexpected content after the event object");
         }
         catch (JsonException ex)
         {
             return LedgerError.Invalid(ErrorCodes.MalformedJson, null, $"not valid JSON: {ex.Message}");
         }
-        using (doc)
+
+        string type;
+        if (storedWireType is not null)
         {
-            return Parse(doc.RootElement, newEventId);
+            type = storedWireType;
+            if ((f.Present & (1 << (int)F.Type)) != 0) return LedgerError.Invalid(ErrorCodes.UnknownField, "type", "a stored payload has no `type`");
         }
-    }
-
-    public static ParseResult Parse(JsonElement root, Func<string> newEventId)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
-            return LedgerError.Invalid(ErrorCodes.MalformedJson, null, "an event must be a JSON object");
-        if (!root.TryGetProperty("type", out var typeElement) || typeElement.ValueKind == JsonValueKind.Null)
-            return LedgerError.Invalid(ErrorCodes.MissingField, "type", "`type` is required");
-        if (typeElement.ValueKind != JsonValueKind.String)
-            return LedgerError.Invalid(ErrorCodes.UnknownType, "type", "`type` must be a string");
-        var type = typeElement.GetString()!;
-        if (!Shapes.ContainsKey(type))
-            return LedgerError.Invalid(ErrorCodes.UnknownType, "type", $"unknown event type '{type}'");
-        return ParseBody(type, root, typeAllowed: true, newEventId);
-    }
-
-    /// <summary>Reads a stored payload back; its type comes from the stored, versioned type name.</summary>
-    public static LedgerEvent ParseStored(string storedType, string payload)
-    {
-        var wire = EventTypes.WireNameOfStored(storedType) ?? throw new InvalidDataException($"unknown stored event type '{storedType}'");
-        using var doc = JsonDocument.Parse(payload, DocumentOptions);
-        var result = ParseBody(wire, doc.RootElement, typeAllowed: false, () => throw new InvalidDataException("stored event without eventId"));
-        return result.Event ?? throw new InvalidDataException($"stored {storedType} payload is not valid: {result.Error}");
-    }
-
-    private static ParseResult ParseBody(string type, JsonElement root, bool typeAllowed, Func<string> newEventId)
-    {
-        if (root.ValueKind != JsonValueKind.Object)
-            return LedgerError.Invalid(ErrorCodes.MalformedJson, null, "an event must be a JSON object");
+        else
+        {
+            if (f.Values[(int)F.Type] is not { } t)
+                return f.Errors[(int)F.Type] is not null
+                    ? LedgerError.Invalid(ErrorCodes.UnknownType, "type", "`type` must be a string")
+                    : LedgerError.Invalid(ErrorCodes.MissingField, "type", "`type` is required");
+            if (!Shapes.ContainsKey(t)) return LedgerError.Invalid(ErrorCodes.UnknownType, "type", $"unknown event type '{t}'");
+            type = t;
+        }
         var shape = Shapes[type];
-        var seen = new HashSet<string>(StringComparer.Ordinal);
-        foreach (var property in root.EnumerateObject())
+        if (f.FirstUnknown is { } unknown)
+            return LedgerError.Invalid(ErrorCodes.UnknownField, unknown, $"unknown field `{unknown}` for {type}");
+        for (int i = 0; i < order; i++)
         {
-            if (!seen.Add(property.Name))
-                return LedgerError.Invalid(ErrorCodes.MalformedJson, property.Name, $"field `{property.Name}` appears twice");
-            bool known = (typeAllowed && property.Name == "type") || shape.Required.Contains(property.Name) || shape.Optional.Contains(property.Name);
-            if (!known)
-                return LedgerError.Invalid(ErrorCodes.UnknownField, property.Name, $"unknown field `{property.Name}` for {type}");
+            var field = documentOrder[i];
+            if (field != F.Type && !shape.Required.Contains(field) && !shape.Optional.Contains(field))
+                return LedgerError.Invalid(ErrorCodes.UnknownField, FieldNames[(int)field], $"unknown field `{FieldNames[(int)field]}` for {type}");
         }
-        foreach (var name in shape.Required)
+        foreach (var field in shape.Required)
+            if (f.Values[(int)field] is null && f.Errors[(int)field] is null)
+                return LedgerError.Invalid(ErrorCodes.MissingField, FieldNames[(int)field], $"`{FieldNames[(int)field]}` is required for {type}");
+
+        // Field rules, in a fixed order so the message names the first bad field.
+        LedgerError? error = null;
+        string Id(F field)
         {
-            if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
-                return LedgerError.Invalid(ErrorCodes.MissingField, name, $"`{name}` is required for {type}");
+            var name = FieldNames[(int)field];
+            if (f.Errors[(int)field] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, typeError); return ""; }
+            var v = f.Values[(int)field];
+            if (v is null) return "";
+            if (!IsValidId(v)) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be 1–100 characters of [A-Za-z0-9._:@/-], starting with a letter or digit");
+            return v;
         }
-
-        var r = new Reader(root);
-        var eventId = r.OptionalId("eventId") ?? (r.Error is null ? newEventId() : null);
-        var accountId = r.Id("accountId");
-        var metadata = r.Metadata();
-        LedgerEvent? e = type switch
+        DateOnly Date()
         {
-            "ContractStarted" => new ContractStarted(eventId!, accountId, r.Id("contractId"), r.Date("effectiveDate"), r.Money("mrr"), r.Currency("currency"), metadata),
-            "ContractExpanded" => new ContractExpanded(eventId!, accountId, r.Id("contractId"), r.Date("effectiveDate"), r.Money("amount"), r.Currency("currency"), r.Reason(), metadata),
-            "ContractContracted" => new ContractContracted(eventId!, accountId, r.Id("contractId"), r.Date("effectiveDate"), r.Money("amount"), r.Currency("currency"), r.Reason(), metadata),
-            "ContractChurned" => new ContractChurned(eventId!, accountId, r.Id("contractId"), r.Date("effectiveDate"), r.Reason(), metadata),
-            "OwnerAssigned" => new OwnerAssigned(eventId!, accountId, r.Id("ownerId"), r.Date("effectiveDate"), metadata),
-            "EventReversed" => new EventReversed(eventId!, accountId, r.Id("targetEventId"), r.Reason(), metadata),
-            _ => null,
-        };
-        return r.Error is { } error ? error : e!;
-    }
-
-    /// <summary>Reads fields, remembering only the first failure so the message names the first bad field.</summary>
-    private sealed class Reader(JsonElement root)
-    {
-        public LedgerError? Error { get; private set; }
-
-        private void Fail(string field, string message) => Error ??= LedgerError.Invalid(ErrorCodes.InvalidField, field, message);
-
-        private string? String(string name)
-        {
-            if (!root.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null) return null;
-            if (v.ValueKind != JsonValueKind.String) { Fail(name, $"`{name}` must be a string"); return null; }
-            return v.GetString();
-        }
-
-        public string Id(string name) => OptionalId(name) ?? "";
-
-        public string? OptionalId(string name)
-        {
-            var s = String(name);
-            if (s is null) return null;
-            if (!IsValidId(s)) { Fail(name, $"`{name}` must be 1–100 characters of [A-Za-z0-9._:@/-], starting with a letter or digit"); return null; }
-            return s;
-        }
-
-        public DateOnly Date(string name)
-        {
-            var s = String(name);
-            if (s is null) return default;
-            if (!Dates.TryParse(s, out var d)) { Fail(name, $"`{name}` must be a real calendar date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{s}'"); return default; }
+            if (f.Errors[(int)F.EffectiveDate] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "effectiveDate", typeError); return default; }
+            var v = f.Values[(int)F.EffectiveDate]!;
+            if (!Dates.TryParse(v, out var d)) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "effectiveDate", $"`effectiveDate` must be a real calendar date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{v}'");
             return d;
         }
-
-        public decimal Money(string name)
+        decimal Amount(F field)
         {
-            if (!root.TryGetProperty(name, out var v)) return 0;
-            string text;
-            if (v.ValueKind == JsonValueKind.String) text = v.GetString()!;
-            else if (v.ValueKind == JsonValueKind.Number) text = v.GetRawText();
-            else { Fail(name, $"`{name}` must be a decimal string or number"); return 0; }
-            if (!Domain.Money.TryParsePlain(text, out var value))
-            {
-                Fail(name, $"`{name}` must be a plain decimal with at most 10 integer digits and 4 decimal places (no sign or exponent), got '{text}'");
-                return 0;
-            }
-            if (value <= 0 || value > Domain.Money.Max) { Fail(name, $"`{name}` must be greater than 0 and at most 1000000000, got '{text}'"); return 0; }
+            var name = FieldNames[(int)field];
+            if (f.Errors[(int)field] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, typeError); return 0; }
+            var v = f.Values[(int)field]!;
+            if (!Money.TryParsePlain(v, out var value))
+                error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be a plain decimal with at most 10 integer digits and 4 decimal places (no sign or exponent), got '{v}'");
+            else if (value <= 0 || value > Money.Max)
+                error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be greater than 0 and at most 1000000000, got '{v}'");
             return value;
         }
-
-        public string Currency(string name)
+        string Currency()
         {
-            var s = String(name);
-            if (s is null) return "";
-            if (s.Length != 3 || !s.All(char.IsAsciiLetterUpper)) { Fail(name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{s}'"); return ""; }
-            return Share(s);
+            if (f.Errors[(int)F.Currency] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", typeError); return ""; }
+            var v = f.Values[(int)F.Currency]!;
+            if (v.Length != 3 || !char.IsAsciiLetterUpper(v[0]) || !char.IsAsciiLetterUpper(v[1]) || !char.IsAsciiLetterUpper(v[2])) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", $"`currency` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
+            return Share(v);
+        }
+        string? Reason()
+        {
+            if (f.Errors[(int)F.Reason] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "reason", typeError); return null; }
+            var v = f.Values[(int)F.Reason];
+            if (v is null) return null;
+            if (!IsValidReason(v)) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "reason", $"`reason` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{v}'"); return null; }
+            return Share(v);
         }
 
-        public string? Reason()
+        var eventId = f.Values[(int)F.EventId] is null && f.Errors[(int)F.EventId] is null ? null : Id(F.EventId);
+        var accountId = Id(F.AccountId);
+        if (f.Errors[(int)F.Metadata] is { } metaType) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metaType);
+        if (metadataError is not null) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metadataError);
+        var meta = metadata is { Count: > 0 } ? Metadata.From(metadata) : Metadata.Empty;
+        LedgerEvent? e = type switch
         {
-            var s = String("reason");
-            if (s is null) return null;
-            if (!IsValidReason(s)) { Fail("reason", $"`reason` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{s}'"); return null; }
-            return Share(s);
-        }
+            "ContractStarted" => new ContractStarted(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Mrr), Currency(), meta),
+            "ContractExpanded" => new ContractExpanded(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Amount), Currency(), Reason(), meta),
+            "ContractContracted" => new ContractContracted(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Amount), Currency(), Reason(), meta),
+            "ContractChurned" => new ContractChurned(eventId!, accountId, Id(F.ContractId), Date(), Reason(), meta),
+            "OwnerAssigned" => new OwnerAssigned(eventId!, accountId, Id(F.OwnerId), Date(), meta),
+            "EventReversed" => new EventReversed(eventId!, accountId, Id(F.TargetEventId), Reason(), meta),
+            _ => null,
+        };
+        if (error is not null) return error;
+        return eventId is null ? e! with { EventId = newEventId() } : e!;
+    }
 
-        public Metadata Metadata()
+    private static (List<KeyValuePair<string, string>> Pairs, string? Error) ReadMetadata(ref Utf8JsonReader reader)
+    {
+        var pairs = new List<KeyValuePair<string, string>>();
+        string? error = null;
+        var keys = new HashSet<string>(StringComparer.Ordinal);
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            if (!root.TryGetProperty("metadata", out var v) || v.ValueKind == JsonValueKind.Null) return Domain.Metadata.Empty;
-            if (v.ValueKind != JsonValueKind.Object) { Fail("metadata", "`metadata` must be an object of string values"); return Domain.Metadata.Empty; }
-            var pairs = new List<KeyValuePair<string, string>>();
-            var keys = new HashSet<string>(StringComparer.Ordinal);
-            foreach (var p in v.EnumerateObject())
-            {
-                if (pairs.Count == 32) { Fail("metadata", "`metadata` holds at most 32 pairs"); break; }
-                if (p.Name.Length is 0 or > 64) { Fail("metadata", "`metadata` keys must be 1–64 characters"); break; }
-                if (!keys.Add(p.Name)) { Fail("metadata", $"`metadata` key '{p.Name}' appears twice"); break; }
-                if (p.Value.ValueKind != JsonValueKind.String) { Fail("metadata", $"`metadata.{p.Name}` must be a string"); break; }
-                var value = p.Value.GetString()!;
-                if (value.Length > 1024) { Fail("metadata", $"`metadata.{p.Name}` is longer than 1024 characters"); break; }
-                pairs.Add(new(p.Name, value));
-            }
-            return pairs.Count == 0 ? Domain.Metadata.Empty : Domain.Metadata.From(pairs);
+            var key = reader.GetString()!;
+            reader.Read();
+            if (error is not null) { reader.Skip(); continue; }
+            if (pairs.Count == 32) error = "`metadata` holds at most 32 pairs";
+            else if (key.Length is 0 or > 64) error = "`metadata` keys must be 1–64 characters";
+            else if (!keys.Add(key)) error = $"`metadata` key '{key}' appears twice";
+            else if (reader.TokenType != JsonTokenType.String) error = $"`metadata.{key}` must be a string";
+            else if (reader.GetString() is { Length: > 1024 }) error = $"`metadata.{key}` is longer than 1024 characters";
+            else pairs.Add(new(key, reader.GetString()!));
+            if (error is not null) reader.Skip();
         }
+        return (pairs, error);
     }
 
     public static bool IsValidId(string s)

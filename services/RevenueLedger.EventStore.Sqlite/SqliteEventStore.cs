@@ -262,6 +262,24 @@ public sealed class SqliteEventStore : IEventStore
         }
     }
 
+    public async IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true);
+        using var reader = new EventPayloadReader(c, fromPosition, toPosition ?? long.MaxValue);
+        // Rows are read here while the previous batch is parsed on the other cores.
+        var parsing = Task.FromResult(Array.Empty<PositionedEvent>());
+        while (true)
+        {
+            var batch = reader.ReadBatch(8192);
+            var parsed = await parsing;
+            foreach (var e in parsed) yield return e;
+            if (batch.Count == 0) break;
+            ct.ThrowIfCancellationRequested();
+            parsing = Task.Run(() => batch.Parse(), ct);
+        }
+    }
+
     public async Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default)
     {
         var result = new Dictionary<string, RecordedEvent>(StringComparer.Ordinal);

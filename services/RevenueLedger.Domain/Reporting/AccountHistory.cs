@@ -149,6 +149,7 @@ public sealed class AccountHistory
     /// </summary>
     private static (ChurnShare[] Shares, string Primary) SplitChurn(decimal churned, List<(string Reason, decimal Removed)> churns)
     {
+        if (churns.Count == 1) return ([new ChurnShare(churns[0].Reason, churned)], churns[0].Reason);
         var byReason = churns.GroupBy(c => c.Reason, StringComparer.Ordinal)
             .Select(g => (Reason: g.Key, Removed: g.Sum(x => x.Removed)))
             .OrderByDescending(x => x.Removed).ThenBy(x => x.Reason, StringComparer.Ordinal)
