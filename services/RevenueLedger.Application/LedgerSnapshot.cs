@@ -31,26 +31,32 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
         if (asOfPosition is { } p && (p < 0 || p > head))
             throw new LedgerUsageException($"as-of position {p} is outside the ledger (0..{head})");
         long position = asOfPosition ?? head;
-        var events = new List<LedgerEvent>();
-        await foreach (var e in store.ReadEventsAsync(1, position, ct)) events.Add(e.Event);
-        return new LedgerSnapshot(position, Fold(events));
+
+        // A reversal always follows its target, so the targets known at this position are all a replay must skip.
+        var reversed = new List<string>();
+        await foreach (var batch in store.ReadRawAsync(1, position, EventTypes.StoredName(typeof(EventReversed)), ct))
+            foreach (var e in batch.Parse()) reversed.Add(((EventReversed)e.Event).TargetEventId);
+
+        // The log is read on this thread while the previous batch is folded on another.
+        var folder = new FactFolder(reversed);
+        var folding = Task.CompletedTask;
+        await foreach (var batch in store.ReadRawAsync(1, position, null, ct))
+        {
+            await folding;
+            folding = Task.Run(() =>
+            {
+                for (int i = 0; i < batch.Count; i++) folder.Add(batch.StoredType(i), batch.Payload(i));
+            }, ct);
+        }
+        await folding;
+        return new LedgerSnapshot(position, folder.Build());
     }
 
     /// <summary>Folds events given in position order into per-account histories, reversals applied.</summary>
     public static IReadOnlyList<AccountHistory> Fold(IReadOnlyList<LedgerEvent> eventsInPositionOrder)
     {
-        var reversed = eventsInPositionOrder.OfType<EventReversed>().Select(r => r.TargetEventId).ToHashSet(StringComparer.Ordinal);
-        var byAccount = new Dictionary<string, List<LedgerEvent>>(StringComparer.Ordinal);
-        foreach (var e in eventsInPositionOrder)
-        {
-            if (e is EventReversed || reversed.Contains(e.EventId)) continue;
-            if (!byAccount.TryGetValue(e.AccountId, out var list)) byAccount[e.AccountId] = list = [];
-            list.Add(e);
-        }
-        // Accounts are independent: fold them on every core.
-        var accounts = byAccount.OrderBy(kv => kv.Key, StringComparer.Ordinal).ToArray();
-        var histories = new AccountHistory[accounts.Length];
-        Parallel.For(0, accounts.Length, i => histories[i] = AccountHistory.Build(accounts[i].Key, accounts[i].Value));
-        return histories;
+        var folder = new FactFolder(eventsInPositionOrder.OfType<EventReversed>().Select(r => r.TargetEventId));
+        foreach (var e in eventsInPositionOrder) folder.Add(e);
+        return folder.Build();
     }
 }

@@ -67,6 +67,8 @@ public sealed class SqliteEventStore : IEventStore
             );
             CREATE UNIQUE INDEX IF NOT EXISTS ux_events_event_id ON events (event_id);
             CREATE UNIQUE INDEX IF NOT EXISTS ux_events_stream ON events (account_id, stream_version);
+            -- Replays skip reversed events; this partial index finds the (few) reversals without a scan.
+            CREATE INDEX IF NOT EXISTS ix_events_reversals ON events (position) WHERE event_type = 'V1.EventReversed';
             CREATE TABLE IF NOT EXISTS ledger_head (id INTEGER PRIMARY KEY CHECK (id = 1), position INTEGER NOT NULL, hash TEXT NOT NULL);
             INSERT OR IGNORE INTO ledger_head (id, position, hash) VALUES (1, 0, $genesis);
             """;
@@ -264,19 +266,27 @@ public sealed class SqliteEventStore : IEventStore
 
     public async IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
+        // Rows are read here while the previous batch is parsed on another core.
+        var parsing = Task.FromResult(Array.Empty<PositionedEvent>());
+        await foreach (var batch in ReadRawAsync(fromPosition, toPosition, null, ct))
+        {
+            foreach (var e in await parsing) yield return e;
+            parsing = Task.Run(batch.Parse, ct);
+        }
+        foreach (var e in await parsing) yield return e;
+    }
+
+    public async IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
         await using var c = await OpenConnectionAsync(ct);
         using var tx = c.BeginTransaction(deferred: true);
-        using var reader = new EventPayloadReader(c, fromPosition, toPosition ?? long.MaxValue);
-        // Rows are read here while the previous batch is parsed on the other cores.
-        var parsing = Task.FromResult(Array.Empty<PositionedEvent>());
+        using var reader = new EventPayloadReader(c, fromPosition, toPosition ?? long.MaxValue, storedType);
         while (true)
         {
-            var batch = reader.ReadBatch(8192);
-            var parsed = await parsing;
-            foreach (var e in parsed) yield return e;
-            if (batch.Count == 0) break;
             ct.ThrowIfCancellationRequested();
-            parsing = Task.Run(() => batch.Parse(), ct);
+            var batch = reader.ReadBatch(8192);
+            if (batch.Count == 0) yield break;
+            yield return batch;
         }
     }
 

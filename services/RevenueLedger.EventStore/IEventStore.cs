@@ -29,6 +29,12 @@ public interface IEventStore : IAsyncDisposable
     /// </summary>
     IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default);
 
+    /// <summary>
+    /// The log as stored (position, versioned type, canonical UTF-8 payload) in position order and in batches, for
+    /// replays that read payloads their own way. <paramref name="storedType"/> keeps only events of that type.
+    /// </summary>
+    IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, CancellationToken ct = default);
+
     /// <summary>The stored events under these eventIds, wherever they are.</summary>
     Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default);
 
@@ -45,6 +51,47 @@ public sealed record AppendResult(IReadOnlyList<long> Positions, IReadOnlyList<b
 }
 
 public readonly record struct PositionedEvent(long Position, LedgerEvent Event);
+
+/// <summary>
+/// Stored rows copied into one buffer: no string per row, so a replay of millions allocates little. Batches stay
+/// under the large-object threshold, so their buffers die young instead of forcing full collections.
+/// </summary>
+public sealed class RawEventBatch
+{
+    public const int TargetBytes = 60 * 1024;
+
+    private byte[] _bytes = new byte[TargetBytes + 4096];
+    private int _used;
+    private readonly List<(long Position, int Type, int TypeLength, int Payload, int PayloadLength)> _rows = [];
+
+    public int Count => _rows.Count;
+
+    public bool IsFull => _used >= TargetBytes;
+
+    public long Position(int i) => _rows[i].Position;
+
+    public ReadOnlySpan<byte> StoredType(int i) => _bytes.AsSpan(_rows[i].Type, _rows[i].TypeLength);
+
+    public ReadOnlySpan<byte> Payload(int i) => _bytes.AsSpan(_rows[i].Payload, _rows[i].PayloadLength);
+
+    public void Add(long position, ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
+    {
+        int need = _used + storedType.Length + payload.Length;
+        if (need > _bytes.Length) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, need));
+        storedType.CopyTo(_bytes.AsSpan(_used));
+        payload.CopyTo(_bytes.AsSpan(_used + storedType.Length));
+        _rows.Add((position, _used, storedType.Length, _used + storedType.Length, payload.Length));
+        _used = need;
+    }
+
+    public PositionedEvent[] Parse()
+    {
+        var result = new PositionedEvent[Count];
+        for (int i = 0; i < Count; i++)
+            result[i] = new PositionedEvent(Position(i), WireFormat.ParseStored(System.Text.Encoding.UTF8.GetString(StoredType(i)), Payload(i)));
+        return result;
+    }
+}
 
 public sealed record StoreHead(long Position, string Hash)
 {

@@ -6,7 +6,7 @@ public enum MovementKind { New, Expansion, Contraction, Churn, Reactivation }
 public readonly record struct ChurnShare(string Reason, decimal Mrr);
 
 /// <summary>One account's netted change on one effective day (spec §4): <c>Before</c> = MRR(d), <c>After</c> = MRR(d+1).</summary>
-public sealed record Movement(DateOnly Day, MovementKind Kind, decimal Amount, decimal Before, decimal After, ChurnShare[] ChurnShares, string? ChurnReason);
+public readonly record struct Movement(DateOnly Day, MovementKind Kind, decimal Amount, decimal Before, decimal After, ChurnShare[] ChurnShares, string? ChurnReason);
 
 /// <summary>
 /// An account's MRR over time, its netted daily movements and its owner timeline, folded from its active
@@ -21,7 +21,7 @@ public sealed class AccountHistory
     private readonly DateOnly[] _ownerDays;    // distinct OwnerAssigned dates, ascending
     private readonly string?[] _owners;        // owner in force from that day (the last one recorded that day)
 
-    private AccountHistory(string accountId, List<Movement> movements, DateOnly[] changeDays, decimal[] mrrAfter, DateOnly[] ownerDays, string?[] owners)
+    private AccountHistory(string accountId, Movement[] movements, DateOnly[] changeDays, decimal[] mrrAfter, DateOnly[] ownerDays, string?[] owners)
     {
         AccountId = accountId;
         Movements = movements;
@@ -76,43 +76,56 @@ public sealed class AccountHistory
     /// </summary>
     public static AccountHistory Build(string accountId, IReadOnlyList<LedgerEvent> activeInCommitOrder)
     {
-        // Stable sort by effective date keeps commit order within a day, as the spec orders (effectiveDate, position).
-        var contractEvents = new List<ContractEvent>();
-        var ownerEvents = new List<OwnerAssigned>();
-        foreach (var e in activeInCommitOrder)
+        var folder = new FactFolder([]);
+        foreach (var e in activeInCommitOrder) folder.Add(e);
+        return folder.Build().SingleOrDefault() ?? Build(accountId, [], []);
+    }
+
+    /// <summary>The same fold over compact facts (what a replay of millions of events builds instead of events).</summary>
+    public static AccountHistory Build(string accountId, ReadOnlySpan<AccountFact> facts, IReadOnlyList<string> names)
+    {
+        // Ordered by (effectiveDate, commit order), as the spec orders (effectiveDate, position).
+        int contracts = 0, owners = 0;
+        foreach (ref readonly var f in facts) { if (f.Kind == FactKind.OwnerAssigned) owners++; else contracts++; }
+        var contractKeys = new long[contracts];
+        var contractIdx = new int[contracts];
+        var ownerKeys = new long[owners];
+        var ownerIdx = new int[owners];
+        for (int k = 0, c = 0, o = 0; k < facts.Length; k++)
         {
-            if (e is ContractEvent c) contractEvents.Add(c);
-            else if (e is OwnerAssigned o) ownerEvents.Add(o);
+            long key = ((long)facts[k].Date.DayNumber << 32) | (uint)k;
+            if (facts[k].Kind == FactKind.OwnerAssigned) { ownerKeys[o] = key; ownerIdx[o++] = k; }
+            else { contractKeys[c] = key; contractIdx[c++] = k; }
         }
-        var ordered = contractEvents.OrderBy(e => e.EffectiveDate).ToList();
+        Array.Sort(contractKeys, contractIdx);
+        Array.Sort(ownerKeys, ownerIdx);
 
         var movements = new List<Movement>();
         var changeDays = new List<DateOnly>();
         var mrrAfter = new List<decimal>();
-        var contractMrr = new Dictionary<string, decimal>(StringComparer.Ordinal);
+        var contractMrr = new Dictionary<int, decimal>();
         decimal total = 0;
         bool everActive = false;
         int i = 0;
-        while (i < ordered.Count)
+        while (i < contractIdx.Length)
         {
-            var day = ordered[i].EffectiveDate;
+            var day = facts[contractIdx[i]].Date;
             decimal before = total;
             List<(string Reason, decimal Removed)>? churns = null;
-            for (; i < ordered.Count && ordered[i].EffectiveDate == day; i++)
+            for (; i < contractIdx.Length && facts[contractIdx[i]].Date == day; i++)
             {
-                var e = ordered[i];
-                decimal current = contractMrr.GetValueOrDefault(e.ContractId);
-                decimal next = e switch
+                ref readonly var e = ref facts[contractIdx[i]];
+                decimal current = contractMrr.GetValueOrDefault(e.Key);
+                decimal next = e.Kind switch
                 {
-                    ContractStarted s => s.Mrr,
-                    ContractExpanded x => current + x.Amount,
-                    ContractContracted c => current - c.Amount,
-                    ContractChurned => 0m,
-                    _ => current,
+                    FactKind.Started => e.Amount,
+                    FactKind.Expanded => current + e.Amount,
+                    FactKind.Contracted => current - e.Amount,
+                    _ => 0m,
                 };
-                if (e is ContractChurned ch)
-                    (churns ??= []).Add((ch.Reason ?? UnspecifiedReason, current));
-                contractMrr[e.ContractId] = next;
+                if (e.Kind == FactKind.Churned)
+                    (churns ??= []).Add((e.Reason < 0 ? UnspecifiedReason : names[e.Reason], current));
+                contractMrr[e.Key] = next;
                 total += next - current;
             }
             if (total == before) continue;
@@ -122,15 +135,15 @@ public sealed class AccountHistory
             if (total > 0) everActive = true;
         }
 
-        var owners = ownerEvents.OrderBy(o => o.EffectiveDate).ToList();
         var ownerDays = new List<DateOnly>();
         var ownerIds = new List<string?>();
-        foreach (var o in owners)
+        foreach (var k in ownerIdx)
         {
-            if (ownerDays.Count > 0 && ownerDays[^1] == o.EffectiveDate) ownerIds[^1] = o.OwnerId;
-            else { ownerDays.Add(o.EffectiveDate); ownerIds.Add(o.OwnerId); }
+            ref readonly var o = ref facts[k];
+            if (ownerDays.Count > 0 && ownerDays[^1] == o.Date) ownerIds[^1] = names[o.Key];
+            else { ownerDays.Add(o.Date); ownerIds.Add(names[o.Key]); }
         }
-        return new AccountHistory(accountId, movements, [.. changeDays], [.. mrrAfter], [.. ownerDays], [.. ownerIds]);
+        return new AccountHistory(accountId, [.. movements], [.. changeDays], [.. mrrAfter], [.. ownerDays], [.. ownerIds]);
     }
 
     private static Movement Classify(DateOnly day, decimal a, decimal b, bool everActive, List<(string Reason, decimal Removed)>? churns)

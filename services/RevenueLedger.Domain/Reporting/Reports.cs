@@ -63,14 +63,8 @@ public static class Reports
             // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
             if (opening > 0)
             {
-                var cohortOwner = account.OwnerDuring(from);
-                foreach (var g in Groups(cohortOwner, byOwner))
-                {
-                    var acc = Get(nrr, g);
-                    acc.Opening += opening; acc.Closing += closing; acc.Accounts++;
-                    if (closing > 0) acc.Retained++;
-                    for (int i = first; i < end; i++) acc.Add(account.Movements[i]);
-                }
+                AddToCohort(Get(nrr, OwnerGroup.All), account, opening, closing, first, end);
+                if (byOwner) AddToCohort(Get(nrr, OwnerGroup.Of(account.OwnerDuring(from))), account, opening, closing, first, end);
             }
 
             // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
@@ -84,13 +78,11 @@ public static class Reports
             {
                 var m = account.Movements[i];
                 if (m.Kind != MovementKind.Churn) continue;
-                foreach (var g in Groups(account.OwnerDuring(m.Day), byOwner))
-                    foreach (var share in m.ChurnShares)
-                    {
-                        var c = Get(churn, (g, share.Reason));
-                        c.Mrr += share.Mrr;
-                        if (share.Reason == m.ChurnReason) c.Accounts++;
-                    }
+                foreach (var share in m.ChurnShares)
+                {
+                    AddChurn(Get(churn, (OwnerGroup.All, share.Reason)), share, m);
+                    if (byOwner) AddChurn(Get(churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m);
+                }
             }
         }
 
@@ -129,8 +121,18 @@ public static class Reports
         Get(bridge, OwnerGroup.Of(owner)).Closing += closing;
     }
 
-    private static IEnumerable<OwnerGroup> Groups(string? owner, bool byOwner) =>
-        byOwner ? [OwnerGroup.All, OwnerGroup.Of(owner)] : [OwnerGroup.All];
+    private static void AddToCohort(NrrAcc acc, AccountHistory account, decimal opening, decimal closing, int first, int end)
+    {
+        acc.Opening += opening; acc.Closing += closing; acc.Accounts++;
+        if (closing > 0) acc.Retained++;
+        for (int i = first; i < end; i++) acc.Add(account.Movements[i]);
+    }
+
+    private static void AddChurn(ChurnAcc acc, ChurnShare share, in Movement m)
+    {
+        acc.Mrr += share.Mrr;
+        if (share.Reason == m.ChurnReason) acc.Accounts++;
+    }
 
     private static IComparer<T> RowOrder<T>(Func<T, OwnerGroup> key) =>
         Comparer<T>.Create((a, b) => OwnerGroup.Compare(key(a), key(b)));
@@ -146,7 +148,7 @@ public static class Reports
         public decimal New, Expansion, Contraction, Churn, Reactivation;
         public int Churned;
 
-        public void Add(Movement m)
+        public void Add(in Movement m)
         {
             switch (m.Kind)
             {
