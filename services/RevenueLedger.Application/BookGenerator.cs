@@ -25,6 +25,8 @@ public static class BookGenerator
     private static readonly (string? Reason, int Weight)[] ChurnReasons =
         [("cost", 30), ("features", 22), ("fit", 15), ("support", 10), ("change-in-needs", 9), ("financial-struggle", 7), ("competitor", 5), (null, 2)];
 
+    private static readonly string[] Plans = ["starter", "growth", "pro", "enterprise"];
+
     private sealed class Contract(string id, decimal committed)
     {
         public string Id { get; } = id;
@@ -166,7 +168,11 @@ public static class BookGenerator
                 var mrr = Math.Round((decimal)Math.Exp(4.5 + (2.2 * rng.NextDouble())), 2); // ~90 to ~800, long tail
                 var contract = new Contract($"{a.Id}-c{a.Contracts}", mrr);
                 a.Active.Add(contract);
-                Emit(d, new ContractStarted(NextId(), a.Id, contract.Id, d, mrr, "USD", Metadata.Empty));
+                // Billing systems attach their own references; the ledger keeps them verbatim.
+                var meta = rng.NextDouble() < 0.3
+                    ? Metadata.From([new("source", "billing"), new("plan", Plans[rng.Next(Plans.Length)]), new("invoice", $"INV-{seq:D8}")])
+                    : Metadata.Empty;
+                Emit(d, new ContractStarted(NextId(), a.Id, contract.Id, d, mrr, "USD", meta));
             }
         }
         foreach (var p in delayed.OrderBy(p => p.Seq)) yield return p.Event;

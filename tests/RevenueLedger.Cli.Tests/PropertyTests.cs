@@ -132,5 +132,19 @@ public sealed class PropertyTests : IDisposable
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public async Task The_fast_replay_equals_folding_parsed_events(int seed)
+    {
+        var (fast, _) = await ImportAsync("book", Book(seed));
+        await using var store = await SqliteEventStore.OpenAsync(_dir.File("book.db"));
+        var events = new List<LedgerEvent>();
+        await foreach (var e in store.ReadAllAsync()) events.Add(e.Event);
+        Assert.Contains(events, e => e.Metadata.Count > 0);
+        var slow = new LedgerSnapshot(fast.Position, LedgerSnapshot.Fold(events));
+        foreach (var window in AllWindows())
+            Assert.Equal(Json(slow, window), Json(fast, window));
+    }
+
     private static string Json(LedgerSnapshot s, Window w) => ReportFormats.ToJson(0, [s.Report(w)]);
 }

@@ -164,6 +164,32 @@ public abstract class EventStoreContract
     }
 
     [Fact]
+    public async Task Each_hash_is_sha256_of_the_documented_preimage()
+    {
+        await using var s = await OpenStoreAsync();
+        await s.AppendAsync([new StreamAppend("a", 0, [Start("a", id: "e1")])]);
+        var e = Assert.Single(await All(s));
+        var preimage = HashChain.Preimage(1, HashChain.Genesis, "a", 1, "V1.ContractStarted", "e1", e.RecordedAt, e.Payload);
+        Assert.StartsWith("1|0000", preimage, StringComparison.Ordinal);
+        Assert.Equal(Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(preimage))), e.Hash);
+    }
+
+    [Fact]
+    public async Task Raw_reads_filter_by_type_and_parse_to_the_stored_events()
+    {
+        await using var s = await OpenStoreAsync();
+        var expand = Expand("a", id: "x1");
+        await s.AppendAsync([new StreamAppend("a", 0, [Start("a"), expand, new EventReversed("r1", "a", "x1", null, Metadata.Empty)])]);
+        var reversals = new List<PositionedEvent>();
+        await foreach (var batch in s.ReadRawAsync(1, null, "V1.EventReversed")) reversals.AddRange(batch.Parse());
+        Assert.Equal(3, Assert.Single(reversals).Position);
+        var all = new List<PositionedEvent>();
+        await foreach (var e in s.ReadEventsAsync(2)) all.Add(e);
+        Assert.Equal([2L, 3L], all.Select(e => e.Position));
+        Assert.Equal(expand, all[0].Event);
+    }
+
+    [Fact]
     public async Task Concurrent_appenders_lose_nothing_and_leave_no_gap()
     {
         const int writers = 8, appendsEach = 25;
