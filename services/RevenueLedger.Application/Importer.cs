@@ -22,14 +22,8 @@ public static class Importer
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, _ => 0L);
         long submitted = 0;
         using var source = lines.GetEnumerator();
-        // While one chunk is decided and appended, the next one is parsed on the other cores.
-        var parsing = ParseNextAsync(ledger, source, ct);
-        while (true)
+        await ledger.SubmitChunksAsync(ParsedChunksAsync(ledger, source, ct), results =>
         {
-            var parsed = await parsing;
-            if (parsed.Length == 0) break;
-            parsing = ParseNextAsync(ledger, source, ct);
-            var results = await ledger.SubmitEachAsync(parsed, ct);
             for (int i = 0; i < results.Count; i++)
             {
                 counts[results[i].Outcome]++;
@@ -37,9 +31,22 @@ public static class Importer
             }
             submitted += results.Count;
             progress?.Invoke(submitted);
-        }
+        }, ct);
         var head = await ledger.Store.GetHeadAsync(ct);
         return new ImportSummary(submitted, counts, head.Position);
+    }
+
+    /// <summary>Chunks of parsed lines; the next chunk is parsed on the other cores while this one is decided.</summary>
+    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Ledger ledger, IEnumerator<string> source, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    {
+        var parsing = ParseNextAsync(ledger, source, ct);
+        while (true)
+        {
+            var parsed = await parsing;
+            if (parsed.Length == 0) yield break;
+            parsing = ParseNextAsync(ledger, source, ct);
+            yield return parsed;
+        }
     }
 
     private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, IEnumerator<string> source, CancellationToken ct)

@@ -43,18 +43,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         await _gate.WaitAsync(ct);
         try
         {
-            for (int attempt = 1; ; attempt++)
-            {
-                try
-                {
-                    return await DecideAndAppendAsync(items, atomic, ct);
-                }
-                catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
-                {
-                    // Another writer got there first: forget what we knew and decide again on fresh state.
-                    _accounts.Clear();
-                }
-            }
+            return await DecideAndCommitAsync(items, atomic, ct);
         }
         finally
         {
@@ -62,7 +51,88 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         }
     }
 
-    private async Task<BatchResult> DecideAndAppendAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    private async Task<BatchResult> DecideAndCommitAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    {
+        for (int attempt = 1; ; attempt++)
+        {
+            try
+            {
+                var decided = await DecideAsync(items, inFlight: null, ct);
+                if (atomic && decided.Failed is not null) return new BatchResult(false, decided.Results, decided.Failed);
+                var result = await CommitAsync(decided, ct);
+                foreach (var (account, state) in decided.Working) _accounts[account] = state;
+                return result;
+            }
+            catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
+            {
+                // Another writer got there first: forget what we knew and decide again on fresh state.
+                _accounts.Clear();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Submits chunks each item on its own, like <see cref="SubmitEachAsync"/>, but decides chunk N+1 while chunk N
+    /// is being appended, so the store's writing and the rules' checking use both cores. Results come back per chunk,
+    /// in order. If an append loses a race with another writer, the chunks in flight are decided again on fresh state.
+    /// </summary>
+    public async Task SubmitChunksAsync(IAsyncEnumerable<IReadOnlyList<ParseResult>> chunks, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct = default)
+    {
+        await _gate.WaitAsync(ct);
+        try
+        {
+            (IReadOnlyList<ParseResult> Items, Decided Decided, Task<BatchResult> Commit)? inFlight = null;
+            await foreach (var items in chunks.WithCancellation(ct))
+            {
+                Decided? next = await DecideAsync(items, inFlight?.Decided, ct);
+                // Decisions of the next chunk build on this one's account states before it is stored.
+                foreach (var (account, state) in next.Working) _accounts[account] = state;
+                if (inFlight is { } previous && !await FinishAsync(previous.Items, previous.Commit, onResults, ct))
+                    next = null; // its decisions stood on the failed chunk
+                if (next is null)
+                {
+                    onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
+                    inFlight = null;
+                    continue;
+                }
+                var decided = next;
+                inFlight = (items, decided, Task.Run(() => CommitAsync(decided, ct), ct));
+            }
+            if (inFlight is { } last) await FinishAsync(last.Items, last.Commit, onResults, ct);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>Waits for a chunk's append; when it lost a race, submits the chunk again the careful way.</summary>
+    private async Task<bool> FinishAsync(IReadOnlyList<ParseResult> items, Task<BatchResult> commit, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct)
+    {
+        try
+        {
+            onResults((await commit).Items);
+            return true;
+        }
+        catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException)
+        {
+            _accounts.Clear();
+            onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
+            return false;
+        }
+    }
+
+    /// <summary>A batch decided but not yet stored.</summary>
+    private sealed record Decided(
+        SubmissionResult[] Results, int? Failed, List<(int Item, EventData Event)> AppendOrder,
+        Dictionary<string, long> InitialVersions, Dictionary<string, (int Item, LedgerEvent Event)> Pending,
+        List<(int Item, int Of)> DuplicateOfPending, Dictionary<string, AccountState> Working)
+    {
+        /// <summary>The chunk decided just before this one, still being stored when this one was decided; dropped once committed.</summary>
+        public Decided? Previous { get; set; }
+    }
+
+    private async Task<Decided> DecideAsync(IReadOnlyList<ParseResult> items, Decided? inFlight, CancellationToken ct)
     {
         var events = items.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
         var stored = await store.FindEventsAsync(events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
@@ -70,7 +140,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
 
         var results = new SubmissionResult[items.Count];
         var initialVersions = new Dictionary<string, long>(StringComparer.Ordinal);
-        var appendOrder = new List<(int Item, LedgerEvent Event)>();
+        var appendOrder = new List<(int Item, EventData Event)>();
         var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(StringComparer.Ordinal);
         var duplicateOfPending = new List<(int Item, int Of)>();
         var working = new Dictionary<string, AccountState>(StringComparer.Ordinal);
@@ -90,19 +160,23 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                 state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
                 initialVersions[e.AccountId] = state.Version;
             }
-            // An id repeated within the batch is compared with the pending event; canonical JSON only when that happens.
-            ExistingEvent? existing = pending.TryGetValue(e.EventId, out var p) ? new ExistingEvent(0, p.Event.StoredType, WireFormat.ToCanonicalJson(p.Event))
+            // An id repeated within the batch (or the chunk still being stored) is compared with that pending event;
+            // canonical JSON only when that happens.
+            ExistingEvent? existing =
+                pending.TryGetValue(e.EventId, out var p) ? new ExistingEvent(0, p.Event.StoredType, WireFormat.ToCanonicalJson(p.Event))
+                : inFlight is not null && inFlight.Pending.TryGetValue(e.EventId, out var f) ? new ExistingEvent(0, f.Event.StoredType, WireFormat.ToCanonicalJson(f.Event))
                 : stored.TryGetValue(e.EventId, out var s) ? s.AsExisting() : null;
             switch (AccountDecider.Decide(new SubmitEvent(e, existing), state))
             {
                 case Decision.Accept accept:
                     working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
                     pending[e.EventId] = (i, e);
-                    appendOrder.Add((i, e));
+                    appendOrder.Add((i, EventData.From(e))); // payload serialised here, off the append's critical path
                     results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
                     break;
                 case Decision.AlreadyStored already:
                     if (pending.TryGetValue(e.EventId, out var of)) duplicateOfPending.Add((i, of.Item));
+                    else if (already.Position <= 0) duplicateOfPending.Add((i, -1 - inFlight!.Pending[e.EventId].Item));
                     results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position <= 0 ? null : already.Position, null);
                     working[e.AccountId] = state;
                     break;
@@ -113,27 +187,32 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                     break;
             }
         }
+        return new Decided(results, failed, appendOrder, initialVersions, pending, duplicateOfPending, working) { Previous = inFlight };
+    }
 
-        if (atomic && failed is not null) return new BatchResult(false, results, failed);
-        if (appendOrder.Count > 0)
+    private async Task<BatchResult> CommitAsync(Decided d, CancellationToken ct)
+    {
+        var results = d.Results;
+        if (d.AppendOrder.Count > 0)
         {
             // One append entry per run of consecutive events of an account: positions follow submission order.
             var appends = new List<StreamAppend>();
             var runs = new List<List<int>>();
-            var nextVersion = new Dictionary<string, long>(initialVersions, StringComparer.Ordinal);
-            foreach (var (item, e) in appendOrder)
+            var nextVersion = new Dictionary<string, long>(d.InitialVersions, StringComparer.Ordinal);
+            foreach (var (item, e) in d.AppendOrder)
             {
-                if (appends.Count > 0 && appends[^1].AccountId == e.AccountId)
+                var accountId = e.Event.AccountId;
+                if (appends.Count > 0 && appends[^1].AccountId == accountId)
                 {
-                    ((List<LedgerEvent>)appends[^1].Events).Add(e);
+                    ((List<EventData>)appends[^1].Events).Add(e);
                     runs[^1].Add(item);
                 }
                 else
                 {
-                    appends.Add(new StreamAppend(e.AccountId, nextVersion[e.AccountId], new List<LedgerEvent> { e }));
+                    appends.Add(new StreamAppend(accountId, nextVersion[accountId], new List<EventData> { e }));
                     runs.Add([item]);
                 }
-                nextVersion[e.AccountId]++;
+                nextVersion[accountId]++;
             }
             var appended = await store.AppendAsync(appends, ct);
             int k = 0;
@@ -143,11 +222,12 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                 var outcome = appended.Duplicates[k] ? Outcome.Duplicate : Outcome.Accepted;
                 results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k++] };
             }
-            foreach (var (item, of) in duplicateOfPending)
-                results[item] = results[item] with { Position = results[of].Position };
         }
-        foreach (var (account, state) in working) _accounts[account] = state;
-        return new BatchResult(appendOrder.Count > 0 || failed is null, results, failed);
+        // Duplicates of events accepted in this batch (Of ≥ 0) or in the chunk stored just before (Of < 0).
+        foreach (var (item, of) in d.DuplicateOfPending)
+            results[item] = results[item] with { Position = of >= 0 ? results[of].Position : d.Previous!.Results[-1 - of].Position };
+        d.Previous = null;
+        return new BatchResult(d.AppendOrder.Count > 0 || d.Failed is null, results, d.Failed);
     }
 
     private async Task LoadAccountsAsync(IEnumerable<string> accountIds, CancellationToken ct)

@@ -48,7 +48,8 @@ public static class LedgerCli
 
     public static Option<string> StoreOption() => new("--store")
     {
-        Description = $"Store URI: sqlite:PATH (default {StoreUri.Default})",
+        Description = "Store URI: sqlite:PATH",
+        HelpName = "uri",
         DefaultValueFactory = _ => StoreUri.Default,
     };
 
@@ -56,6 +57,7 @@ public static class LedgerCli
     public static Option<DateOnly> DateOption(string name, string description, bool required) => new(name)
     {
         Description = description,
+        HelpName = "YYYY-MM-DD",
         Required = required,
         CustomParser = r =>
         {
@@ -68,7 +70,8 @@ public static class LedgerCli
 
     public static Option<T> Choice<T>(string name, string description, T defaultValue, params (string Text, T Value)[] choices) => new(name)
     {
-        Description = $"{description} ({string.Join('|', choices.Select(c => c.Text))})",
+        Description = description,
+        HelpName = string.Join('|', choices.Select(c => c.Text)),
         DefaultValueFactory = _ => defaultValue,
         CustomParser = r =>
         {

@@ -17,6 +17,12 @@ public sealed class SqliteEventStore : IEventStore
     private readonly string _connectionString;
     private readonly TimeProvider _time;
 
+    // Stream versions as of our last commit. While the log head is still where that commit left it, nobody else has
+    // written, so these are exact and the append needs no index lookups; otherwise they are read again.
+    private readonly Lock _appendLock = new();
+    private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
+    private long _versionsAtHead = -1;
+
     private SqliteEventStore(string connectionString, TimeProvider time)
     {
         _connectionString = connectionString;
@@ -101,16 +107,19 @@ public sealed class SqliteEventStore : IEventStore
     public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default)
     {
         await using var c = await OpenConnectionAsync(ct);
-        try
+        lock (_appendLock)
         {
-            return Append(c, appends, checkDuplicates: false);
-        }
-        catch (Exception ex) when (ex is WrongExpectedVersionException
-            || (ex is SqliteException { SqliteErrorCode: 19 } sql && sql.Message.Contains("events.event_id", StringComparison.Ordinal)))
-        {
-            // The fast path assumes no eventId is stored yet. A stored one (a retried submission) can show up as either
-            // error, so redo the append looking every id up: duplicates are then skipped, real conflicts still throw.
-            return Append(c, appends, checkDuplicates: true);
+            try
+            {
+                return Append(c, appends, checkDuplicates: false);
+            }
+            catch (Exception ex) when (ex is WrongExpectedVersionException
+                || (ex is SqliteException { SqliteErrorCode: 19 } sql && sql.Message.Contains("events.event_id", StringComparison.Ordinal)))
+            {
+                // The fast path assumes no eventId is stored yet. A stored one (a retried submission) can show up as either
+                // error, so redo the append looking every id up: duplicates are then skipped, real conflicts still throw.
+                return Append(c, appends, checkDuplicates: true);
+            }
         }
     }
 
@@ -123,7 +132,12 @@ public sealed class SqliteEventStore : IEventStore
         var duplicates = new List<bool>();
         var batchIds = new Dictionary<string, (long Position, string Type, string Payload)>(StringComparer.Ordinal);
 
-        var versions = StreamVersions(c, tx, appends.Select(a => a.AccountId));
+        if (position != _versionsAtHead || _versions.Count > 200_000) _versions.Clear();
+        _versionsAtHead = -1; // until this append commits
+        var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToList();
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        if (unknown.Count > 0)
+            foreach (var (account, version) in StreamVersions(c, tx, unknown)) versions[account] = version;
 
         using var find = c.CreateCommand();
         find.Transaction = tx;
@@ -134,14 +148,14 @@ public sealed class SqliteEventStore : IEventStore
 
         foreach (var append in appends)
         {
-            long streamVersion = versions.GetValueOrDefault(append.AccountId);
+            long streamVersion = versions.TryGetValue(append.AccountId, out var v) ? v : _versions[append.AccountId];
             bool versionChecked = false;
-            foreach (var e in append.Events)
+            foreach (var data in append.Events)
             {
+                var e = data.Event;
                 if (e.AccountId != append.AccountId)
                     throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
-                var type = e.StoredType;
-                var payload = WireFormat.ToCanonicalJson(e);
+                var (type, payload) = (data.StoredType, data.Payload);
                 (long Position, string Type, string Payload)? stored = null;
                 if (batchIds.TryGetValue(e.EventId, out var inBatch)) stored = inBatch;
                 else if (checkDuplicates)
@@ -163,7 +177,7 @@ public sealed class SqliteEventStore : IEventStore
                 versionChecked = true;
                 position++;
                 streamVersion++;
-                var hash = HashChain.Compute(position, previousHash, e.AccountId, streamVersion, type, e.EventId, recordedAt, payload);
+                var hash = HashChain.Link(position, streamVersion, recordedAt, previousHash, data.ContentDigest);
                 insert.Insert(position, e.AccountId, streamVersion, type, e.EventId, payload, recordedAt, hash);
                 previousHash = hash;
                 positions.Add(position);
@@ -182,11 +196,13 @@ public sealed class SqliteEventStore : IEventStore
             head.ExecuteNonQuery();
         }
         tx.Commit();
+        foreach (var (account, version) in versions) _versions[account] = version;
+        _versionsAtHead = position;
         return new AppendResult(positions, duplicates, position);
     }
 
     /// <summary>Current versions of many streams in one statement (an index lookup each inside SQLite).</summary>
-    private static Dictionary<string, long> StreamVersions(SqliteConnection c, SqliteTransaction tx, IEnumerable<string> accountIds)
+    private static Dictionary<string, long> StreamVersions(SqliteConnection c, SqliteTransaction tx, IReadOnlyCollection<string> accountIds)
     {
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
@@ -194,7 +210,7 @@ public sealed class SqliteEventStore : IEventStore
             SELECT a.value, (SELECT MAX(stream_version) FROM events WHERE account_id = a.value)
             FROM json_each($ids) AS a
             """;
-        cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(accountIds.Distinct(StringComparer.Ordinal).ToArray()));
+        cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(accountIds));
         var result = new Dictionary<string, long>(StringComparer.Ordinal);
         using var r = cmd.ExecuteReader();
         while (r.Read()) result[r.GetString(0)] = r.IsDBNull(1) ? 0 : r.GetInt64(1);

@@ -6,8 +6,12 @@ using RevenueLedger.Domain;
 namespace RevenueLedger.EventStore;
 
 /// <summary>
-/// The tamper-evident chain: each event's hash is SHA-256 over its position, the previous event's hash and its
-/// stored content. The hash is taken over the stored text itself, so verification never depends on re-serialising.
+/// The tamper-evident chain. Each event's hash is
+/// <c>SHA-256("{position}|{streamVersion}|{recordedAt}|{previousHash}|{contentDigest}")</c> where
+/// <c>contentDigest = SHA-256("{accountId}|{storedType}|{eventId}|{payload}")</c>, all as UTF-8 and hashes as
+/// lower-case hex. So each hash covers the event's stored content, its position and the previous hash; the content
+/// digest does not depend on the log, so writers compute it before taking the write lock and only the short chain
+/// step runs inside it. Hashes are taken over the stored text itself, so verifying never re-serialises anything.
 /// </summary>
 public static class HashChain
 {
@@ -16,34 +20,42 @@ public static class HashChain
     /// <summary>recordedAt is stored as this text; the hash covers the text.</summary>
     public static string FormatRecordedAt(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fffffff'Z'", CultureInfo.InvariantCulture);
 
-    public static string Compute(long position, string previousHash, string accountId, long streamVersion, string storedType, string eventId, string recordedAt, string payload)
+    // '|' cannot occur in ids, type names, timestamps or hex, so no field can run into the next.
+    public static string ContentDigest(string accountId, string storedType, string eventId, string payload)
     {
-        // '|' cannot occur in ids, type names or the timestamp, so the fields cannot run into each other.
-        // Written straight into UTF-8 bytes: this runs once per appended event.
-        int max = 48 + Encoding.UTF8.GetMaxByteCount(previousHash.Length + accountId.Length + storedType.Length + eventId.Length + recordedAt.Length + payload.Length);
+        int max = 3 + Encoding.UTF8.GetMaxByteCount(accountId.Length + storedType.Length + eventId.Length + payload.Length);
         byte[]? rented = null;
         Span<byte> buffer = max <= 4096 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
-        int n = 0;
-        position.TryFormat(buffer, out int w, default, CultureInfo.InvariantCulture); n += w;
-        buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(previousHash, buffer[n..]);
-        buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(accountId, buffer[n..]);
-        buffer[n++] = (byte)'|'; streamVersion.TryFormat(buffer[n..], out w, default, CultureInfo.InvariantCulture); n += w;
+        int n = Encoding.UTF8.GetBytes(accountId, buffer);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(storedType, buffer[n..]);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(eventId, buffer[n..]);
-        buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(recordedAt, buffer[n..]);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(payload, buffer[n..]);
-        Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(buffer[..n], hash);
+        var digest = Hex(buffer[..n]);
         if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        return digest;
+    }
+
+    /// <summary>The chain step: the only hashing that must happen in position order.</summary>
+    public static string Link(long position, long streamVersion, string recordedAt, string previousHash, string contentDigest)
+    {
+        Span<byte> buffer = stackalloc byte[256];
+        position.TryFormat(buffer, out int n, default, CultureInfo.InvariantCulture);
+        buffer[n++] = (byte)'|'; streamVersion.TryFormat(buffer[n..], out int w, default, CultureInfo.InvariantCulture); n += w;
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(recordedAt, buffer[n..]);
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(previousHash, buffer[n..]);
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(contentDigest, buffer[n..]);
+        return Hex(buffer[..n]);
+    }
+
+    private static string Hex(ReadOnlySpan<byte> data)
+    {
+        Span<byte> hash = stackalloc byte[32];
+        SHA256.HashData(data, hash);
         return Convert.ToHexStringLower(hash);
     }
 
-    /// <summary>The same bytes as <see cref="Compute(long, string, string, long, string, string, string, string)"/>, spelled out once for readers and tests.</summary>
-    public static string Preimage(long position, string previousHash, string accountId, long streamVersion, string storedType, string eventId, string recordedAt, string payload) =>
-        string.Create(CultureInfo.InvariantCulture, $"{position}|{previousHash}|{accountId}|{streamVersion}|{storedType}|{eventId}|{recordedAt}|{payload}");
-
     public static string Compute(RecordedEvent e, string previousHash) =>
-        Compute(e.Position, previousHash, e.AccountId, e.StreamVersion, e.StoredType, e.EventId, e.RecordedAt, e.Payload);
+        Link(e.Position, e.StreamVersion, e.RecordedAt, previousHash, ContentDigest(e.AccountId, e.StoredType, e.EventId, e.Payload));
 
     /// <summary>Re-checks the whole log from position 1: positions gapless, every hash, and the indexed columns against the payload.</summary>
     public static async Task<VerifyResult> VerifyAsync(IEventStore store, CancellationToken ct = default)

@@ -42,7 +42,35 @@ public interface IEventStore : IAsyncDisposable
 }
 
 /// <summary>Events for one account stream. <paramref name="ExpectedVersion"/>: the stream's event count the caller decided against; null for any.</summary>
-public sealed record StreamAppend(string AccountId, long? ExpectedVersion, IReadOnlyList<LedgerEvent> Events);
+public sealed record StreamAppend(string AccountId, long? ExpectedVersion, IReadOnlyList<EventData> Events);
+
+/// <summary>
+/// An event ready to store: its versioned type name and canonical payload, computed once. Writers can prepare these
+/// off the store's critical path (the payload is what the hash chain covers).
+/// </summary>
+public sealed class EventData
+{
+    private EventData(LedgerEvent e)
+    {
+        Event = e;
+        StoredType = e.StoredType;
+        Payload = WireFormat.ToCanonicalJson(e);
+        ContentDigest = HashChain.ContentDigest(e.AccountId, StoredType, e.EventId, Payload);
+    }
+
+    /// <summary>The log-independent part of the event's hash (see <see cref="HashChain"/>).</summary>
+    public string ContentDigest { get; }
+
+    public LedgerEvent Event { get; }
+
+    public string StoredType { get; }
+
+    public string Payload { get; }
+
+    public static EventData From(LedgerEvent e) => new(e);
+
+    public static implicit operator EventData(LedgerEvent e) => new(e);
+}
 
 /// <summary>Positions of the submitted events in submission order (a duplicate gets its stored position).</summary>
 public sealed record AppendResult(IReadOnlyList<long> Positions, IReadOnlyList<bool> Duplicates, long HeadPosition)
