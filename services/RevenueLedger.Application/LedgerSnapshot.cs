@@ -37,20 +37,32 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
         await foreach (var batch in store.ReadRawAsync(1, position, EventTypes.StoredName(typeof(EventReversed)), ct))
             foreach (var e in batch.Parse()) reversed.Add(((EventReversed)e.Event).TargetEventId);
 
-        // The log is read on this thread while the previous batch is folded on another.
+        // The log is read on this thread while the previous rows are folded on another; rows are handed over in
+        // groups large enough that the two threads run side by side rather than in lock-step.
         var folder = new FactFolder(reversed);
         var folding = Task.CompletedTask;
+        var group = new List<RawEventBatch>();
+        int rows = 0;
         await foreach (var batch in store.ReadRawAsync(1, position, null, ct))
         {
+            group.Add(batch);
+            rows += batch.Count;
+            if (rows < 16_384) continue;
             await folding;
-            folding = Task.Run(() =>
-            {
-                for (int i = 0; i < batch.Count; i++) folder.Add(batch.StoredType(i), batch.Payload(i));
-            }, ct);
+            folding = FoldAsync(folder, group, ct);
+            group = [];
+            rows = 0;
         }
         await folding;
+        await FoldAsync(folder, group, ct);
         return new LedgerSnapshot(position, folder.Build());
     }
+
+    private static Task FoldAsync(FactFolder folder, List<RawEventBatch> batches, CancellationToken ct) => Task.Run(() =>
+    {
+        foreach (var batch in batches)
+            for (int i = 0; i < batch.Count; i++) folder.Add(batch.StoredType(i), batch.Payload(i));
+    }, ct);
 
     /// <summary>Folds events given in position order into per-account histories, reversals applied.</summary>
     public static IReadOnlyList<AccountHistory> Fold(IReadOnlyList<LedgerEvent> eventsInPositionOrder)
