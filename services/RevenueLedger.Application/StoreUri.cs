@@ -1,9 +1,10 @@
 using RevenueLedger.EventStore;
+using RevenueLedger.EventStore.Postgres;
 using RevenueLedger.EventStore.Sqlite;
 
 namespace RevenueLedger.Application;
 
-/// <summary>Where the log lives: <c>sqlite:PATH</c> (the embedded default).</summary>
+/// <summary>Where the log lives: <c>sqlite:PATH</c> (the embedded default) or <c>postgres:CONNECTION-STRING</c> (Npgsql syntax).</summary>
 public sealed record StoreUri(string Scheme, string Target)
 {
     public const string Default = "sqlite:./data/ledger.db";
@@ -12,25 +13,53 @@ public sealed record StoreUri(string Scheme, string Target)
     {
         uri = string.IsNullOrWhiteSpace(uri) ? Default : uri.Trim();
         int colon = uri.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0) throw new LedgerUsageException($"store URI '{uri}' has no scheme; use sqlite:PATH");
+        if (colon <= 0) throw new LedgerUsageException($"store URI '{uri}' has no scheme; use sqlite:PATH or postgres:CONNECTION-STRING");
         var scheme = uri[..colon].ToLowerInvariant();
         var target = uri[(colon + 1)..];
         return scheme switch
         {
             "sqlite" when target.Length > 0 => new StoreUri(scheme, target),
             "sqlite" => throw new LedgerUsageException("sqlite: store URI needs a path, e.g. sqlite:./data/ledger.db"),
-            _ => throw new LedgerUsageException($"unknown store scheme '{scheme}' in '{uri}'; supported: sqlite:PATH"),
+            "postgres" or "postgresql" when ValidConnectionString(target) => new StoreUri("postgres", target),
+            "postgres" or "postgresql" => throw new LedgerUsageException("postgres: store URI needs an Npgsql connection string, e.g. postgres:Host=localhost;Username=ledger;Password=…;Database=ledger"),
+            _ => throw new LedgerUsageException($"unknown store scheme '{scheme}' in '{uri}'; supported: sqlite:PATH, postgres:CONNECTION-STRING"),
         };
     }
 
-    /// <summary>Opens the store; <paramref name="mustExist"/> refuses to create one (reports on a missing file are an error).</summary>
+    /// <summary>Opens the store; <paramref name="mustExist"/> refuses to create one (reports on a missing store are an error).</summary>
     public async Task<IEventStore> OpenAsync(bool mustExist, TimeProvider? time = null, CancellationToken ct = default)
     {
+        if (Scheme == "postgres")
+        {
+            try
+            {
+                return await PostgresEventStore.OpenAsync(Target, time, create: !mustExist, ct);
+            }
+            catch (InvalidOperationException ex) when (mustExist && ex.Message.StartsWith("no ledger store", StringComparison.Ordinal))
+            {
+                throw new LedgerUsageException(ex.Message);
+            }
+        }
         if (mustExist && !File.Exists(Target)) throw new LedgerUsageException($"no ledger store at '{Target}' (import or demo creates one)");
         return await SqliteEventStore.OpenAsync(Target, time, create: !mustExist, ct);
     }
 
-    public override string ToString() => $"{Scheme}:{Target}";
+    private static bool ValidConnectionString(string s)
+    {
+        try
+        {
+            _ = new Npgsql.NpgsqlConnectionStringBuilder(s);
+            return s.Length > 0;
+        }
+        catch (ArgumentException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>The URI without secrets, for messages and logs.</summary>
+    public override string ToString() =>
+        Scheme == "postgres" ? $"postgres:{new Npgsql.NpgsqlConnectionStringBuilder(Target) { Password = null }}" : $"{Scheme}:{Target}";
 }
 
 /// <summary>A caller's mistake (bad arguments, missing store): reported as a message, never as a stack trace.</summary>

@@ -44,6 +44,11 @@ public static class LedgerCli
             await stderr.WriteLineAsync($"error: {ex.Message}");
             return Failed;
         }
+        catch (System.Data.Common.DbException ex)
+        {
+            await stderr.WriteLineAsync($"error: the store failed: {ex.Message}");
+            return Failed;
+        }
     }
 
     public static Option<string> StoreOption() => new("--store")

@@ -1,22 +1,33 @@
 using System.Globalization;
 using System.Text.Json;
+using RevenueLedger.Tests;
 
 namespace RevenueLedger.Cli.Tests;
 
 /// <summary>Both shared scenarios through `ledger import` and `ledger report --format json`: every outcome, every row, every field.</summary>
-public sealed class ScenarioTests : IDisposable
+public sealed class ScenarioTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
+    private readonly TestSchema _schema = new();
 
-    public void Dispose() => _dir.Dispose();
+    public Task InitializeAsync() => Task.CompletedTask;
+
+    public async Task DisposeAsync()
+    {
+        _dir.Dispose();
+        await _schema.DropAsync();
+    }
 
     [Theory]
-    [InlineData("worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
-    [InlineData("generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
-    [InlineData("generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
-    public async Task Import_and_report_reproduce_the_expected_files(string scenario, string from, string to, string? window, string expectedFile)
+    [InlineData("sqlite", "worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
+    [InlineData("sqlite", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
+    [InlineData("sqlite", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
+    [InlineData("postgres", "worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
+    [InlineData("postgres", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
+    [InlineData("postgres", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
+    public async Task Import_and_report_reproduce_the_expected_files(string backend, string scenario, string from, string to, string? window, string expectedFile)
     {
-        var store = "sqlite:" + _dir.File("ledger.db");
+        var store = backend == "sqlite" ? "sqlite:" + _dir.File("ledger.db") : "postgres:" + _schema.ConnectionString;
         var outcomes = _dir.File("outcomes.json");
         var import = await Cli.RunAsync("import", Shared.File(scenario + ".jsonl"), "--store", store, "--outcomes", outcomes);
         Assert.True(import.Exit == 0, import.Err);

@@ -1,0 +1,309 @@
+using System.Runtime.CompilerServices;
+using Npgsql;
+using NpgsqlTypes;
+using RevenueLedger.Domain;
+
+namespace RevenueLedger.EventStore.Postgres;
+
+/// <summary>
+/// The event store on PostgreSQL. Appends are serialised by a transaction-scoped advisory lock taken before the head
+/// is read, so positions are gapless and become visible in commit order: a reader can never see position N+1 while
+/// N is still uncommitted (the failure that per-row sequences cause under concurrent writers). Rows go in with
+/// binary COPY. Tables live in the first schema of the connection string's search path.
+/// </summary>
+public sealed class PostgresEventStore : IEventStore
+{
+    private const int SchemaVersion = 1;
+    private readonly NpgsqlDataSource _db;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _appendGate = new(1, 1);
+    private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
+    private long _versionsAtHead = -1;
+
+    private PostgresEventStore(NpgsqlDataSource db, TimeProvider time)
+    {
+        _db = db;
+        _time = time;
+    }
+
+    /// <summary>Opens the store, creating or migrating its schema; <paramref name="create"/> false refuses a schema with no ledger.</summary>
+    public static async Task<PostgresEventStore> OpenAsync(string connectionString, TimeProvider? time = null, bool create = true, CancellationToken ct = default)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
+        var store = new PostgresEventStore(NpgsqlDataSource.Create(builder.ConnectionString), time ?? TimeProvider.System);
+        try
+        {
+            if (!create)
+            {
+                await using var cmd = store._db.CreateCommand("SELECT to_regclass('ledger_head') IS NOT NULL");
+                if (!(bool)(await cmd.ExecuteScalarAsync(ct))!)
+                    throw new InvalidOperationException($"no ledger store in schema '{builder.SearchPath ?? "public"}' of database '{builder.Database}'");
+            }
+            await store.MigrateAsync(builder.SearchPath?.Split(',')[0].Trim(), ct);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
+        return store;
+    }
+
+    private async Task MigrateAsync(string? schema, CancellationToken ct)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        // Two processes starting at once must not both create the schema.
+        await Exec(c, tx, "SELECT pg_advisory_xact_lock(7410, 1)", ct);
+        if (!string.IsNullOrEmpty(schema))
+            await Exec(c, tx, $"CREATE SCHEMA IF NOT EXISTS {Quote(schema)}", ct);
+        await Exec(c, tx, """
+            CREATE TABLE IF NOT EXISTS ledger_schema (version int NOT NULL);
+            CREATE TABLE IF NOT EXISTS events (
+                position       bigint PRIMARY KEY,
+                account_id     text   NOT NULL,
+                stream_version bigint NOT NULL,
+                event_type     text   NOT NULL,
+                event_id       text   NOT NULL,
+                payload        text   NOT NULL,
+                recorded_at    text   NOT NULL,
+                hash           text   NOT NULL,
+                CONSTRAINT ux_events_event_id UNIQUE (event_id),
+                CONSTRAINT ux_events_stream UNIQUE (account_id, stream_version)
+            );
+            CREATE INDEX IF NOT EXISTS ix_events_reversals ON events (position) WHERE event_type = 'V1.EventReversed';
+            CREATE TABLE IF NOT EXISTS ledger_head (id int PRIMARY KEY CHECK (id = 1), position bigint NOT NULL, hash text NOT NULL);
+            INSERT INTO ledger_head (id, position, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
+                ON CONFLICT (id) DO NOTHING;
+            """, ct);
+        await using (var cmd = new NpgsqlCommand("SELECT COALESCE(MAX(version), 0) FROM ledger_schema", c, tx))
+        {
+            var current = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
+            if (current > SchemaVersion) throw new InvalidOperationException($"store schema {current} is newer than this build understands ({SchemaVersion})");
+            if (current < SchemaVersion) await Exec(c, tx, $"INSERT INTO ledger_schema (version) VALUES ({SchemaVersion})", ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+
+    private static async Task Exec(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default)
+    {
+        await _appendGate.WaitAsync(ct);
+        try
+        {
+            try
+            {
+                return await AppendAsync(appends, checkDuplicates: false, ct);
+            }
+            catch (Exception ex) when (ex is WrongExpectedVersionException || IsEventIdViolation(ex))
+            {
+                // The fast path assumes no eventId is stored yet; redo it looking every id up, so duplicates are
+                // skipped and real conflicts still throw.
+                return await AppendAsync(appends, checkDuplicates: true, ct);
+            }
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+    }
+
+    private static bool IsEventIdViolation(Exception ex) =>
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ux_events_event_id" };
+
+    private async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, bool checkDuplicates, CancellationToken ct)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await Exec(c, tx, "SELECT pg_advisory_xact_lock(hashtext(current_schema()), 7410)", ct);
+        long position;
+        string previousHash;
+        await using (var head = new NpgsqlCommand("SELECT position, hash FROM ledger_head WHERE id = 1", c, tx))
+        await using (var r = await head.ExecuteReaderAsync(ct))
+        {
+            await r.ReadAsync(ct);
+            (position, previousHash) = (r.GetInt64(0), r.GetString(1));
+        }
+
+        if (position != _versionsAtHead || _versions.Count > 200_000) _versions.Clear();
+        _versionsAtHead = -1; // until this append commits
+        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToArray();
+        if (unknown.Length > 0)
+        {
+            await using var cmd = new NpgsqlCommand(
+                "SELECT a.id, (SELECT MAX(stream_version) FROM events WHERE account_id = a.id) FROM unnest(@ids) AS a(id)", c, tx);
+            cmd.Parameters.AddWithValue("ids", unknown);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) versions[r.GetString(0)] = r.IsDBNull(1) ? 0 : r.GetInt64(1);
+        }
+
+        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(StringComparer.Ordinal);
+        if (checkDuplicates)
+        {
+            await using var cmd = new NpgsqlCommand("SELECT event_id, position, event_type, payload FROM events WHERE event_id = ANY(@ids)", c, tx);
+            cmd.Parameters.AddWithValue("ids", appends.SelectMany(a => a.Events).Select(e => e.Event.EventId).Distinct(StringComparer.Ordinal).ToArray());
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct)) stored[r.GetString(0)] = (r.GetInt64(1), r.GetString(2), r.GetString(3));
+        }
+
+        var recordedAt = HashChain.FormatRecordedAt(_time.GetUtcNow());
+        var positions = new List<long>();
+        var duplicates = new List<bool>();
+        var rows = new List<(long Position, string Account, long Version, EventData Data, string Hash)>();
+        foreach (var append in appends)
+        {
+            long streamVersion = versions.TryGetValue(append.AccountId, out var v) ? v : _versions[append.AccountId];
+            bool versionChecked = false;
+            foreach (var data in append.Events)
+            {
+                var e = data.Event;
+                if (e.AccountId != append.AccountId)
+                    throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
+                if (stored.TryGetValue(e.EventId, out var s))
+                {
+                    if (s.Type != data.StoredType || s.Payload != data.Payload) throw new EventIdConflictException(e.EventId, s.Position);
+                    positions.Add(s.Position);
+                    duplicates.Add(true);
+                    continue;
+                }
+                if (!versionChecked && append.ExpectedVersion is { } expected && expected != streamVersion)
+                    throw new WrongExpectedVersionException(append.AccountId, expected, streamVersion);
+                versionChecked = true;
+                position++;
+                streamVersion++;
+                var hash = HashChain.Link(position, streamVersion, recordedAt, previousHash, data.ContentDigest);
+                rows.Add((position, e.AccountId, streamVersion, data, hash));
+                previousHash = hash;
+                positions.Add(position);
+                duplicates.Add(false);
+                stored[e.EventId] = (position, data.StoredType, data.Payload);
+            }
+            versions[append.AccountId] = streamVersion;
+        }
+
+        if (rows.Count > 0)
+        {
+            await using (var copy = await c.BeginBinaryImportAsync(
+                "COPY events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash) FROM STDIN (FORMAT BINARY)", ct))
+            {
+                foreach (var row in rows)
+                {
+                    await copy.StartRowAsync(ct);
+                    await copy.WriteAsync(row.Position, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(row.Account, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(row.Version, NpgsqlDbType.Bigint, ct);
+                    await copy.WriteAsync(row.Data.StoredType, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(row.Data.Event.EventId, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(row.Data.Payload, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(recordedAt, NpgsqlDbType.Text, ct);
+                    await copy.WriteAsync(row.Hash, NpgsqlDbType.Text, ct);
+                }
+                await copy.CompleteAsync(ct);
+            }
+            await using var head = new NpgsqlCommand("UPDATE ledger_head SET position = @p, hash = @h WHERE id = 1", c, tx);
+            head.Parameters.AddWithValue("p", position);
+            head.Parameters.AddWithValue("h", previousHash);
+            await head.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        foreach (var (account, version) in versions) _versions[account] = version;
+        _versionsAtHead = position;
+        return new AppendResult(positions, duplicates, position);
+    }
+
+    public async Task<StoreHead> GetHeadAsync(CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand("SELECT position, hash FROM ledger_head WHERE id = 1");
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        return await r.ReadAsync(ct) ? new StoreHead(r.GetInt64(0), r.GetString(1)) : StoreHead.Empty;
+    }
+
+    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash";
+
+    private static RecordedEvent ReadEvent(NpgsqlDataReader r) =>
+        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
+
+    public async Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) =>
+        (await ReadStreamsAsync([accountId], ct)).GetValueOrDefault(accountId) ?? [];
+
+    public async Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default)
+    {
+        var result = new Dictionary<string, List<RecordedEvent>>(StringComparer.Ordinal);
+        if (accountIds.Count == 0) return new Dictionary<string, IReadOnlyList<RecordedEvent>>();
+        await using var cmd = _db.CreateCommand($"SELECT {Columns} FROM events WHERE account_id = ANY(@ids) ORDER BY account_id, stream_version");
+        cmd.Parameters.AddWithValue("ids", accountIds.Distinct(StringComparer.Ordinal).ToArray());
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            var e = ReadEvent(r);
+            if (!result.TryGetValue(e.AccountId, out var list)) result[e.AccountId] = list = [];
+            list.Add(e);
+        }
+        return result.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<RecordedEvent>)kv.Value, StringComparer.Ordinal);
+    }
+
+    public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand($"SELECT {Columns} FROM events WHERE position >= @from AND position <= @to ORDER BY position");
+        cmd.Parameters.AddWithValue("from", fromPosition);
+        cmd.Parameters.AddWithValue("to", toPosition ?? long.MaxValue);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) yield return ReadEvent(r);
+    }
+
+    public async IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await foreach (var batch in ReadRawAsync(fromPosition, toPosition, null, ct))
+            foreach (var e in batch.Parse()) yield return e;
+    }
+
+    public async IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, [EnumeratorCancellation] CancellationToken ct = default)
+    {
+        if (storedType is not null && EventTypes.WireNameOfStored(storedType) is null) throw new ArgumentException($"unknown stored type '{storedType}'", nameof(storedType));
+        var filter = storedType is null ? "" : $" AND event_type = '{storedType}'";
+        await using var cmd = _db.CreateCommand($"SELECT position, event_type, payload FROM events WHERE position >= @from AND position <= @to{filter} ORDER BY position");
+        cmd.Parameters.AddWithValue("from", fromPosition);
+        cmd.Parameters.AddWithValue("to", toPosition ?? long.MaxValue);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        var batch = new RawEventBatch();
+        while (await r.ReadAsync(ct))
+        {
+            batch.Add(r.GetInt64(0), System.Text.Encoding.UTF8.GetBytes(r.GetString(1)), System.Text.Encoding.UTF8.GetBytes(r.GetString(2)));
+            if (batch.IsFull)
+            {
+                yield return batch;
+                batch = new RawEventBatch();
+            }
+        }
+        if (batch.Count > 0) yield return batch;
+    }
+
+    public async Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default)
+    {
+        var result = new Dictionary<string, RecordedEvent>(StringComparer.Ordinal);
+        if (eventIds.Count == 0) return result;
+        await using var cmd = _db.CreateCommand($"SELECT {Columns} FROM events WHERE event_id = ANY(@ids)");
+        cmd.Parameters.AddWithValue("ids", eventIds.Distinct(StringComparer.Ordinal).ToArray());
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct))
+        {
+            var e = ReadEvent(r);
+            result[e.EventId] = e;
+        }
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _db.DisposeAsync();
+        _appendGate.Dispose();
+    }
+}
