@@ -50,88 +50,107 @@ public static class Reports
     /// </summary>
     public static WindowReport Compute(IEnumerable<AccountHistory> accounts, Window window, bool byOwner = true)
     {
+        var totals = new WindowTotals(window, byOwner);
+        foreach (var account in accounts) totals.Add(account);
+        return totals.ToReport();
+    }
+}
+
+/// <summary>
+/// The sums behind one window's report. Every row is a sum of per-account contributions, so an account's history
+/// can be added, or taken out again (sign −1) when a late event changes it: that is how read models stay exact
+/// without recomputing every account.
+/// </summary>
+public sealed class WindowTotals(Window window, bool byOwner = true)
+{
+    private readonly Dictionary<OwnerGroup, NrrAcc> _nrr = [];
+    private readonly Dictionary<OwnerGroup, BridgeAcc> _bridge = [];
+    private readonly Dictionary<(OwnerGroup, string), ChurnAcc> _churn = [];
+
+    public Window Window => window;
+
+    public void Add(AccountHistory account, int sign = 1)
+    {
         var (from, to) = (window.From, window.To);
-        var nrr = new Dictionary<OwnerGroup, NrrAcc>();
-        var bridge = new Dictionary<OwnerGroup, BridgeAcc>();
-        var churn = new Dictionary<(OwnerGroup, string), ChurnAcc>();
+        decimal opening = account.MrrAt(from), closing = account.MrrAt(to);
+        int first = account.FirstMovementFrom(from), end = account.FirstMovementFrom(to);
+        if (opening == 0 && closing == 0 && first == end) return;
 
-        foreach (var account in accounts)
+        // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
+        if (opening > 0)
         {
-            decimal opening = account.MrrAt(from), closing = account.MrrAt(to);
-            int first = account.FirstMovementFrom(from), end = account.FirstMovementFrom(to);
-
-            // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
-            if (opening > 0)
-            {
-                AddToCohort(Get(nrr, OwnerGroup.All), account, opening, closing, first, end);
-                if (byOwner) AddToCohort(Get(nrr, OwnerGroup.Of(account.OwnerDuring(from))), account, opening, closing, first, end);
-            }
-
-            // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
-            var all = Get(bridge, OwnerGroup.All);
-            all.Opening += opening; all.Closing += closing;
-            for (int i = first; i < end; i++) all.Add(account.Movements[i]);
-            if (byOwner && (opening != 0 || closing != 0 || first < end))
-                AttributeBridge(account, from, to, first, end, opening, closing, bridge);
-
-            for (int i = first; i < end; i++)
-            {
-                var m = account.Movements[i];
-                if (m.Kind != MovementKind.Churn) continue;
-                foreach (var share in m.ChurnShares)
-                {
-                    AddChurn(Get(churn, (OwnerGroup.All, share.Reason)), share, m);
-                    if (byOwner) AddChurn(Get(churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m);
-                }
-            }
+            AddToCohort(Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
+            if (byOwner) AddToCohort(Get(_nrr, OwnerGroup.Of(account.OwnerDuring(from))), account, opening, closing, first, end, sign);
         }
 
-        var nrrRows = nrr.Where(kv => kv.Value.Accounts > 0)
+        // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
+        var all = Get(_bridge, OwnerGroup.All);
+        all.Opening += sign * opening; all.Closing += sign * closing;
+        for (int i = first; i < end; i++) all.Add(account.Movements[i], sign);
+        if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
+
+        for (int i = first; i < end; i++)
+        {
+            var m = account.Movements[i];
+            if (m.Kind != MovementKind.Churn) continue;
+            foreach (var share in m.ChurnShares)
+            {
+                AddChurn(Get(_churn, (OwnerGroup.All, share.Reason)), share, m, sign);
+                if (byOwner) AddChurn(Get(_churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m, sign);
+            }
+        }
+    }
+
+    public WindowReport ToReport()
+    {
+        var nrrRows = _nrr.Where(kv => kv.Value.Accounts > 0)
             .Select(kv => kv.Value.ToRow(kv.Key)).Order(RowOrder<NrrRow>(r => r.Owner)).ToList();
-        var bridgeRows = bridge.Select(kv => kv.Value.ToRow(kv.Key)).Where(r => !r.IsZero)
+        var bridgeRows = _bridge.Select(kv => kv.Value.ToRow(kv.Key)).Where(r => !r.IsZero)
             .Order(RowOrder<BridgeRow>(r => r.Owner)).ToList();
-        var churnRows = churn.Select(kv => new ChurnReasonRow(kv.Key.Item1, kv.Key.Item2, kv.Value.Mrr, kv.Value.Accounts))
+        var churnRows = _churn.Where(kv => kv.Value.Mrr != 0 || kv.Value.Accounts != 0)
+            .Select(kv => new ChurnReasonRow(kv.Key.Item1, kv.Key.Item2, kv.Value.Mrr, kv.Value.Accounts))
             .OrderByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ToList();
         return new WindowReport(window, nrrRows, bridgeRows,
             churnRows.Where(r => r.Owner.IsAll).ToList(),
             churnRows.Where(r => !r.Owner.IsAll).OrderBy(r => r.Owner, Comparer<OwnerGroup>.Create(OwnerGroup.Compare)).ToList());
     }
 
-    private static void AttributeBridge(AccountHistory account, DateOnly from, DateOnly to, int first, int end, decimal opening, decimal closing, Dictionary<OwnerGroup, BridgeAcc> bridge)
+    private void AttributeBridge(AccountHistory account, int first, int end, decimal opening, decimal closing, int sign)
     {
+        var (from, to) = (window.From, window.To);
         var owner = account.OwnerDuring(from.AddDays(-1));
-        Get(bridge, OwnerGroup.Of(owner)).Opening += opening;
+        Get(_bridge, OwnerGroup.Of(owner)).Opening += sign * opening;
         int mi = first;
         foreach (var day in account.OwnerChangeDays)
         {
             if (day < from) continue;
             if (day >= to) break;
-            for (; mi < end && account.Movements[mi].Day < day; mi++) Get(bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi]);
+            for (; mi < end && account.Movements[mi].Day < day; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi], sign);
             var next = account.OwnerDuring(day);
             if (next != owner)
             {
                 // A handover on day d moves MRR(d) before that day's movement.
                 var moved = account.MrrAt(day);
-                Get(bridge, OwnerGroup.Of(owner)).TransferOut += moved;
-                Get(bridge, OwnerGroup.Of(next)).TransferIn += moved;
+                Get(_bridge, OwnerGroup.Of(owner)).TransferOut += sign * moved;
+                Get(_bridge, OwnerGroup.Of(next)).TransferIn += sign * moved;
                 owner = next;
             }
         }
-        for (; mi < end; mi++) Get(bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi]);
-        Get(bridge, OwnerGroup.Of(owner)).Closing += closing;
+        for (; mi < end; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi], sign);
+        Get(_bridge, OwnerGroup.Of(owner)).Closing += sign * closing;
     }
 
-    private static void AddToCohort(NrrAcc acc, AccountHistory account, decimal opening, decimal closing, int first, int end)
+    private static void AddToCohort(NrrAcc acc, AccountHistory account, decimal opening, decimal closing, int first, int end, int sign)
     {
-        acc.Opening += opening; acc.Closing += closing; acc.Accounts++;
-        if (closing > 0) acc.Retained++;
-        for (int i = first; i < end; i++) acc.Add(account.Movements[i]);
+        acc.Opening += sign * opening; acc.Closing += sign * closing; acc.Accounts += sign;
+        if (closing > 0) acc.Retained += sign;
+        for (int i = first; i < end; i++) acc.Add(account.Movements[i], sign);
     }
 
-    private static void AddChurn(ChurnAcc acc, ChurnShare share, in Movement m)
+    private static void AddChurn(ChurnAcc acc, ChurnShare share, in Movement m, int sign)
     {
-        acc.Mrr += share.Mrr;
-        if (share.Reason == m.ChurnReason) acc.Accounts++;
+        acc.Mrr += sign * share.Mrr;
+        if (share.Reason == m.ChurnReason) acc.Accounts += sign;
     }
 
     private static IComparer<T> RowOrder<T>(Func<T, OwnerGroup> key) =>
@@ -148,15 +167,15 @@ public static class Reports
         public decimal New, Expansion, Contraction, Churn, Reactivation;
         public int Churned;
 
-        public void Add(in Movement m)
+        public void Add(in Movement m, int sign)
         {
             switch (m.Kind)
             {
-                case MovementKind.New: New += m.Amount; break;
-                case MovementKind.Expansion: Expansion += m.Amount; break;
-                case MovementKind.Contraction: Contraction += m.Amount; break;
-                case MovementKind.Churn: Churn += m.Amount; Churned++; break;
-                case MovementKind.Reactivation: Reactivation += m.Amount; break;
+                case MovementKind.New: New += sign * m.Amount; break;
+                case MovementKind.Expansion: Expansion += sign * m.Amount; break;
+                case MovementKind.Contraction: Contraction += sign * m.Amount; break;
+                case MovementKind.Churn: Churn += sign * m.Amount; Churned += sign; break;
+                case MovementKind.Reactivation: Reactivation += sign * m.Amount; break;
             }
         }
     }
