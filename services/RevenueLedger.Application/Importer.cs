@@ -17,12 +17,12 @@ public static class Importer
 
     public static async Task<ImportSummary> ImportAsync(
         Ledger ledger, IEnumerable<string> lines, Action<long, SubmissionResult>? onOutcome = null,
-        Action<long>? progress = null, CancellationToken ct = default)
+        Action<long>? progress = null, int chunkSize = ChunkSize, CancellationToken ct = default)
     {
         var counts = Enum.GetValues<Outcome>().ToDictionary(o => o, _ => 0L);
         long submitted = 0;
         using var source = lines.GetEnumerator();
-        await ledger.SubmitChunksAsync(ParsedChunksAsync(ledger, source, ct), results =>
+        await ledger.SubmitChunksAsync(ParsedChunksAsync(ledger, source, chunkSize, ct), results =>
         {
             for (int i = 0; i < results.Count; i++)
             {
@@ -37,22 +37,22 @@ public static class Importer
     }
 
     /// <summary>Chunks of parsed lines; the next chunk is parsed on the other cores while this one is decided.</summary>
-    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Ledger ledger, IEnumerator<string> source, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Ledger ledger, IEnumerator<string> source, int chunkSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
     {
-        var parsing = ParseNextAsync(ledger, source, ct);
+        var parsing = ParseNextAsync(ledger, source, chunkSize, ct);
         while (true)
         {
             var parsed = await parsing;
             if (parsed.Length == 0) yield break;
-            parsing = ParseNextAsync(ledger, source, ct);
+            parsing = ParseNextAsync(ledger, source, chunkSize, ct);
             yield return parsed;
         }
     }
 
-    private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, IEnumerator<string> source, CancellationToken ct)
+    private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, IEnumerator<string> source, int chunkSize, CancellationToken ct)
     {
-        var chunk = new List<string>(ChunkSize);
-        while (chunk.Count < ChunkSize && source.MoveNext())
+        var chunk = new List<string>(chunkSize);
+        while (chunk.Count < chunkSize && source.MoveNext())
         {
             ct.ThrowIfCancellationRequested();
             chunk.Add(source.Current);

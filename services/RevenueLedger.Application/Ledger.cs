@@ -16,12 +16,12 @@ public sealed record BatchResult(bool Stored, IReadOnlyList<SubmissionResult> It
 /// The write side: parses, decides against each account's state and appends with optimistic concurrency, so
 /// several writers (threads or processes) never store an event that was decided against a stale account.
 /// </summary>
-public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
+public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, int maxCachedAccounts = 50_000)
 {
-    private const int MaxCachedAccounts = 50_000;
     private const int MaxAttempts = 20;
     private readonly Func<string> _newEventId = newEventId ?? (() => "ev-" + Guid.CreateVersion7().ToString("N"));
     private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
+    private long _cacheHead = -1; // the log position the cached account states reflect
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public IEventStore Store => store;
@@ -31,10 +31,13 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
     public ParseResult Parse(JsonElement json) => WireFormat.Parse(json, _newEventId);
 
     /// <summary>Every item on its own (as `ledger import` submits lines): one refusal does not stop the others.</summary>
-    public Task<IReadOnlyList<SubmissionResult>> SubmitEachAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
-        RunAsync(items, atomic: false, ct).ContinueWith(t => t.Result.Items, ct, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    public async Task<IReadOnlyList<SubmissionResult>> SubmitEachAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
+        (await RunAsync(items, atomic: false, ct)).Items;
 
-    /// <summary>All or nothing: stored only when every item is accepted or a duplicate.</summary>
+    /// <summary>
+    /// All or nothing: stored only when every item is accepted or a duplicate. When not stored, the items still say
+    /// what each would have been and <see cref="BatchResult.Failure"/> names the first refusal.
+    /// </summary>
     public Task<BatchResult> SubmitBatchAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
         RunAsync(items, atomic: true, ct);
 
@@ -57,16 +60,23 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         {
             try
             {
+                await SyncCacheAsync(ct);
                 var decided = await DecideAsync(items, inFlight: null, ct);
                 if (atomic && decided.Failed is not null) return new BatchResult(false, decided.Results, decided.Failed);
-                var result = await CommitAsync(decided, ct);
-                foreach (var (account, state) in decided.Working) _accounts[account] = state;
+                var (result, appended) = await CommitAsync(decided, ct);
+                if (AfterCommit(decided, appended))
+                    foreach (var (account, state) in decided.Working) _accounts[account] = state;
                 return result;
             }
             catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
             {
-                // Another writer got there first: forget what we knew and decide again on fresh state.
-                _accounts.Clear();
+                // Another writer got there first: decide again on fresh state.
+                Invalidate();
+            }
+            catch
+            {
+                Invalidate();
+                throw;
             }
         }
     }
@@ -74,31 +84,60 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
     /// <summary>
     /// Submits chunks each item on its own, like <see cref="SubmitEachAsync"/>, but decides chunk N+1 while chunk N
     /// is being appended, so the store's writing and the rules' checking use both cores. Results come back per chunk,
-    /// in order. If an append loses a race with another writer, the chunks in flight are decided again on fresh state.
+    /// in order. Chunk N+1 is only appended if the log holds exactly what its decisions assumed (nothing written by
+    /// anyone else since); otherwise it is decided again on fresh state.
     /// </summary>
     public async Task SubmitChunksAsync(IAsyncEnumerable<IReadOnlyList<ParseResult>> chunks, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);
+        (IReadOnlyList<ParseResult> Items, Decided Decided, Task<(BatchResult, AppendResult?)> Commit)? inFlight = null;
         try
         {
-            (IReadOnlyList<ParseResult> Items, Decided Decided, Task<BatchResult> Commit)? inFlight = null;
+            await SyncCacheAsync(ct);
             await foreach (var items in chunks.WithCancellation(ct))
             {
-                Decided? next = await DecideAsync(items, inFlight?.Decided, ct);
-                // Decisions of the next chunk build on this one's account states before it is stored.
+                var next = await DecideAsync(items, inFlight?.Decided, ct);
+                // The next chunk's decisions build on this one's account states before they are stored.
                 foreach (var (account, state) in next.Working) _accounts[account] = state;
-                if (inFlight is { } previous && !await FinishAsync(previous.Items, previous.Commit, onResults, ct))
-                    next = null; // its decisions stood on the failed chunk
-                if (next is null)
+                bool valid = true;
+                if (inFlight is { } previous)
                 {
-                    onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
                     inFlight = null;
+                    valid = await FinishAsync(previous.Items, previous.Decided, previous.Commit, onResults, ct)
+                        && (await store.GetHeadAsync(ct)).Position == _cacheHead;
+                    next.AtHead = _cacheHead;
+                }
+                if (!valid)
+                {
+                    Invalidate();
+                    onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
                     continue;
                 }
                 var decided = next;
                 inFlight = (items, decided, Task.Run(() => CommitAsync(decided, ct), ct));
             }
-            if (inFlight is { } last) await FinishAsync(last.Items, last.Commit, onResults, ct);
+            if (inFlight is { } last)
+            {
+                inFlight = null;
+                await FinishAsync(last.Items, last.Decided, last.Commit, onResults, ct);
+            }
+        }
+        catch (Exception ex)
+        {
+            Invalidate();
+            if (inFlight is { } pending)
+            {
+                // That append may have happened: wait for it and report it, so no stored line goes unreported.
+                try
+                {
+                    onResults((await pending.Commit).Item1.Items);
+                }
+                catch (Exception commitFailure)
+                {
+                    throw new AggregateException(ex, commitFailure);
+                }
+            }
+            throw;
         }
         finally
         {
@@ -106,20 +145,54 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         }
     }
 
-    /// <summary>Waits for a chunk's append; when it lost a race, submits the chunk again the careful way.</summary>
-    private async Task<bool> FinishAsync(IReadOnlyList<ParseResult> items, Task<BatchResult> commit, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct)
+    /// <summary>Waits for a chunk's append. False when the cache can no longer be trusted (it lost a race, or another writer appended in between).</summary>
+    private async Task<bool> FinishAsync(IReadOnlyList<ParseResult> items, Decided decided, Task<(BatchResult, AppendResult?)> commit, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct)
     {
         try
         {
-            onResults((await commit).Items);
-            return true;
+            var (result, appended) = await commit;
+            onResults(result.Items);
+            return AfterCommit(decided, appended);
         }
         catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException)
         {
-            _accounts.Clear();
+            Invalidate();
             onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
             return false;
         }
+    }
+
+    /// <summary>Forgets every cached account when the log moved without us (another writer).</summary>
+    private async Task SyncCacheAsync(CancellationToken ct)
+    {
+        var head = (await store.GetHeadAsync(ct)).Position;
+        if (head != _cacheHead) _accounts.Clear();
+        _cacheHead = head;
+    }
+
+    private void Invalidate()
+    {
+        _accounts.Clear();
+        _cacheHead = -1;
+    }
+
+    /// <summary>
+    /// After an append: the cache stays valid only if our events came right after the position the decisions
+    /// reflected (no other writer in between); then it reflects the new head.
+    /// </summary>
+    private bool AfterCommit(Decided decided, AppendResult? appended)
+    {
+        if (appended is null) return decided.AtHead == _cacheHead;
+        long firstNew = long.MaxValue;
+        for (int i = 0; i < appended.Positions.Count; i++)
+            if (!appended.Duplicates[i]) firstNew = Math.Min(firstNew, appended.Positions[i]);
+        if (decided.AtHead >= 0 && firstNew == decided.AtHead + 1)
+        {
+            _cacheHead = appended.HeadPosition;
+            return true;
+        }
+        Invalidate();
+        return false;
     }
 
     /// <summary>A batch decided but not yet stored.</summary>
@@ -128,6 +201,9 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         Dictionary<string, long> InitialVersions, Dictionary<string, (int Item, LedgerEvent Event)> Pending,
         List<(int Item, int Of)> DuplicateOfPending, Dictionary<string, AccountState> Working)
     {
+        /// <summary>The log position these decisions reflect (−1: not yet known, while the previous chunk is being stored).</summary>
+        public long AtHead { get; set; } = -1;
+
         /// <summary>The chunk decided just before this one, still being stored when this one was decided; dropped once committed.</summary>
         public Decided? Previous { get; set; }
     }
@@ -136,7 +212,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
     {
         var events = items.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
         var stored = await store.FindEventsAsync(events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
-        await LoadAccountsAsync(events.Select(e => e.AccountId), ct);
+        await LoadAccountsAsync(events.Select(e => e.AccountId), inFlight, ct);
 
         var results = new SubmissionResult[items.Count];
         var initialVersions = new Dictionary<string, long>(StringComparer.Ordinal);
@@ -187,12 +263,17 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                     break;
             }
         }
-        return new Decided(results, failed, appendOrder, initialVersions, pending, duplicateOfPending, working) { Previous = inFlight };
+        return new Decided(results, failed, appendOrder, initialVersions, pending, duplicateOfPending, working)
+        {
+            Previous = inFlight,
+            AtHead = inFlight is null ? _cacheHead : -1,
+        };
     }
 
-    private async Task<BatchResult> CommitAsync(Decided d, CancellationToken ct)
+    private async Task<(BatchResult Result, AppendResult? Appended)> CommitAsync(Decided d, CancellationToken ct)
     {
         var results = d.Results;
+        AppendResult? appended = null;
         if (d.AppendOrder.Count > 0)
         {
             // One append entry per run of consecutive events of an account: positions follow submission order.
@@ -214,7 +295,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
                 }
                 nextVersion[accountId]++;
             }
-            var appended = await store.AppendAsync(appends, ct);
+            appended = await store.AppendAsync(appends, ct);
             int k = 0;
             foreach (var item in runs.SelectMany(r => r))
             {
@@ -227,14 +308,20 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null)
         foreach (var (item, of) in d.DuplicateOfPending)
             results[item] = results[item] with { Position = of >= 0 ? results[of].Position : d.Previous!.Results[-1 - of].Position };
         d.Previous = null;
-        return new BatchResult(d.AppendOrder.Count > 0 || d.Failed is null, results, d.Failed);
+        return (new BatchResult(d.AppendOrder.Count > 0 || d.Failed is null, results, d.Failed), appended);
     }
 
-    private async Task LoadAccountsAsync(IEnumerable<string> accountIds, CancellationToken ct)
+    private async Task LoadAccountsAsync(IEnumerable<string> accountIds, Decided? inFlight, CancellationToken ct)
     {
-        var missing = accountIds.Where(a => !_accounts.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToList();
+        var ids = accountIds.Distinct(StringComparer.Ordinal).ToList();
+        if (_accounts.Count + ids.Count > maxCachedAccounts)
+        {
+            // Evict everything but what the chunk still being stored decided: that is nowhere else yet.
+            _accounts.Clear();
+            if (inFlight is not null) foreach (var (account, state) in inFlight.Working) _accounts[account] = state;
+        }
+        var missing = ids.Where(a => !_accounts.ContainsKey(a)).ToList();
         if (missing.Count == 0) return;
-        if (_accounts.Count + missing.Count > MaxCachedAccounts) _accounts.Clear();
         var streams = await store.ReadStreamsAsync(missing, ct);
         foreach (var id in missing)
             _accounts[id] = streams.TryGetValue(id, out var events)

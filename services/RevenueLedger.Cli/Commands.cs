@@ -51,7 +51,7 @@ internal static class ImportCommand
             var output = Output.For(stdout);
             long total = output.Rich ? File.ReadLines(path.FullName).LongCount() : 0;
             var summary = await output.ProgressAsync("importing", total, progress =>
-                Importer.ImportAsync(new Ledger(events), File.ReadLines(path.FullName), outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct));
+                Importer.ImportAsync(new Ledger(events), File.ReadLines(path.FullName), outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct: ct));
             PrintSummary(output, summary);
             if (outcomes is not null) await WriteOutcomesAsync(p.GetValue(outcomesFile)!.FullName, outcomes, ct);
             return LedgerCli.Ok;

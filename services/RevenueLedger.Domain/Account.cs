@@ -74,7 +74,7 @@ public static class AccountDecider
                 : new Decision.Refuse(new LedgerError(Outcome.Conflict, ErrorCodes.EventIdConflict, "eventId",
                     existing.Position > 0
                         ? $"eventId '{e.EventId}' is already stored (position {existing.Position}) with different content"
-                        : $"eventId '{e.EventId}' was submitted earlier in this batch with different content"));
+                        : $"eventId '{e.EventId}' was submitted just before (not yet stored) with different content"));
         }
         if (e.AccountId != state.AccountId)
             throw new ArgumentException($"event of account {e.AccountId} decided against account {state.AccountId}", nameof(command));

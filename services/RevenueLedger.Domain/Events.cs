@@ -85,13 +85,9 @@ public static class EventTypes
 
     private static readonly Dictionary<string, string> StoredToWire = ByType.Values.ToDictionary(v => v.Stored, v => v.Wire, StringComparer.Ordinal);
 
-    private static readonly HashSet<string> WireNames = ByType.Values.Select(v => v.Wire).ToHashSet(StringComparer.Ordinal);
-
     public static string WireName(Type t) => ByType[t].Wire;
 
     public static string StoredName(Type t) => ByType[t].Stored;
-
-    public static bool IsWireName(string name) => WireNames.Contains(name);
 
     public static string? WireNameOfStored(string storedName) => StoredToWire.GetValueOrDefault(storedName);
 }

@@ -57,3 +57,15 @@ public static class Dates
         return true;
     }
 }
+
+/// <summary>
+/// One shared string per distinct currency, reason or owner id: they come from small vocabularies, and a large book
+/// would otherwise hold millions of copies. Bounded, so hostile input cannot grow it without limit.
+/// </summary>
+public static class Vocabulary
+{
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Strings = new(StringComparer.Ordinal);
+
+    public static string Share(string s) =>
+        Strings.TryGetValue(s, out var shared) ? shared : Strings.Count < 10_000 ? Strings.GetOrAdd(s, s) : s;
+}

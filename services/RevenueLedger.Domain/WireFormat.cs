@@ -7,11 +7,6 @@ namespace RevenueLedger.Domain;
 /// <summary>The JSON event format of spec §1: strict parsing (field rules → invalid) and canonical serialisation.</summary>
 public static class WireFormat
 {
-    // Currencies and reasons come from small vocabularies; sharing one string each keeps large books compact.
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<string, string> Vocabulary = new(StringComparer.Ordinal);
-
-    private static string Share(string s) =>
-        Vocabulary.TryGetValue(s, out var shared) ? shared : Vocabulary.Count < 10_000 ? Vocabulary.GetOrAdd(s, s) : s;
 
     private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, Reason, Metadata, Count }
 
@@ -135,6 +130,11 @@ public static class WireFormat
         {
             return LedgerError.Invalid(ErrorCodes.MalformedJson, null, $"not valid JSON: {ex.Message}");
         }
+        catch (InvalidOperationException ex)
+        {
+            // Valid JSON syntax that is no valid text, e.g. a lone UTF-16 surrogate escape ("\ud800").
+            return LedgerError.Invalid(ErrorCodes.MalformedJson, null, $"not valid JSON text: {ex.Message}");
+        }
 
         string type;
         if (storedWireType is not null)
@@ -198,7 +198,7 @@ public static class WireFormat
             if (f.Errors[(int)F.Currency] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", typeError); return ""; }
             var v = f.Values[(int)F.Currency]!;
             if (v.Length != 3 || !char.IsAsciiLetterUpper(v[0]) || !char.IsAsciiLetterUpper(v[1]) || !char.IsAsciiLetterUpper(v[2])) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", $"`currency` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
-            return Share(v);
+            return Vocabulary.Share(v);
         }
         string? Reason()
         {
@@ -206,7 +206,7 @@ public static class WireFormat
             var v = f.Values[(int)F.Reason];
             if (v is null) return null;
             if (!IsValidReason(v)) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "reason", $"`reason` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{v}'"); return null; }
-            return Share(v);
+            return Vocabulary.Share(v);
         }
 
         var eventId = f.Values[(int)F.EventId] is null && f.Errors[(int)F.EventId] is null ? null : Id(F.EventId);

@@ -73,10 +73,7 @@ public sealed class EventData
 }
 
 /// <summary>Positions of the submitted events in submission order (a duplicate gets its stored position).</summary>
-public sealed record AppendResult(IReadOnlyList<long> Positions, IReadOnlyList<bool> Duplicates, long HeadPosition)
-{
-    public int AppendedCount => Duplicates.Count(d => !d);
-}
+public sealed record AppendResult(IReadOnlyList<long> Positions, IReadOnlyList<bool> Duplicates, long HeadPosition);
 
 public readonly record struct PositionedEvent(long Position, LedgerEvent Event);
 

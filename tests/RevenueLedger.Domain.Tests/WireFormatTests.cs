@@ -140,6 +140,10 @@ public class WireFormatTests
     public void Malformed_json_is_invalid(string json) => Assert.Equal(ErrorCodes.MalformedJson, Parse(json).Error?.Code);
 
     [Fact]
+    public void A_lone_surrogate_escape_is_invalid_not_a_crash() =>
+        Assert.Equal(ErrorCodes.MalformedJson, Parse(Expansion.Replace("\"acme\"", "\"a\\ud800\"", StringComparison.Ordinal)).Error?.Code);
+
+    [Fact]
     public void A_missing_event_id_is_assigned() => Assert.Equal("generated-id", Parse(Expansion.Replace("\"eventId\":\"e1\",", "", StringComparison.Ordinal)).Event!.EventId);
 
     [Fact]

@@ -80,6 +80,34 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_refusal_is_never_decided_against_a_state_another_writer_has_moved_on_from()
+    {
+        await using var s1 = await SqliteEventStore.OpenAsync(DbPath);
+        await using var s2 = await SqliteEventStore.OpenAsync(DbPath);
+        var (l1, l2) = (new Ledger(s1), new Ledger(s2));
+        Assert.Equal(Outcome.Accepted, (await l1.SubmitEachAsync(Parse(l1, Started("s", "a")))).Single().Outcome);
+        Assert.Equal(Outcome.Accepted, (await l2.SubmitEachAsync(Parse(l2, Expanded("x", "a", "100")))).Single().Outcome);
+        // 100 + 100 − 150 > 0: only a ledger that still believed the MRR was 100 would refuse this.
+        Assert.Equal(Outcome.Accepted, (await l1.SubmitEachAsync(Parse(l1, Contracted("c", "a", "150")))).Single().Outcome);
+    }
+
+    [Fact]
+    public async Task Evicting_the_account_cache_mid_import_keeps_every_decision_right()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store, maxCachedAccounts: 5);
+        var lines = Enumerable.Range(0, 12).Select(i => Started($"s{i}", $"a{i}"))
+            .Concat(Enumerable.Range(0, 12).Select(i => Expanded($"x{i}", $"a{i}")))
+            .Concat(Enumerable.Range(0, 12).Select(i => Contracted($"c{i}", $"a{i}", "105")))
+            .ToList();
+        var outcomes = new List<SubmissionResult>();
+        await Importer.ImportAsync(ledger, lines, (_, r) => outcomes.Add(r), chunkSize: 4);
+        Assert.Equal(36, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal(Outcome.Accepted, o.Outcome));
+        Assert.Equal(Enumerable.Range(1, 36).Select(i => (long)i), outcomes.Select(o => o.Position!.Value));
+    }
+
+    [Fact]
     public async Task Concurrent_importers_store_every_event_once_with_gapless_positions()
     {
         const int writers = 4, accounts = 30;

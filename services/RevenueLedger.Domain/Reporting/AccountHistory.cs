@@ -35,6 +35,64 @@ public sealed class AccountHistory
 
     public IReadOnlyList<Movement> Movements { get; }
 
+    /// <summary>
+    /// A compact, versioned binary form for read models: movements and the owner timeline (MRR over time is
+    /// derived from the movements).
+    /// </summary>
+    public byte[] ToBytes()
+    {
+        using var stream = new MemoryStream();
+        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        {
+            w.Write((byte)1);
+            w.Write(AccountId);
+            w.Write(Movements.Count);
+            foreach (var m in Movements)
+            {
+                w.Write(m.Day.DayNumber); w.Write((byte)m.Kind); w.Write(m.Amount); w.Write(m.Before); w.Write(m.After);
+                w.Write(m.ChurnShares.Length);
+                foreach (var share in m.ChurnShares) { w.Write(share.Reason); w.Write(share.Mrr); }
+                w.Write(m.ChurnReason is not null);
+                if (m.ChurnReason is not null) w.Write(m.ChurnReason);
+            }
+            w.Write(_ownerDays.Length);
+            for (int i = 0; i < _ownerDays.Length; i++)
+            {
+                w.Write(_ownerDays[i].DayNumber);
+                w.Write(_owners[i] is not null);
+                if (_owners[i] is not null) w.Write(_owners[i]!);
+            }
+        }
+        return stream.ToArray();
+    }
+
+    public static AccountHistory FromBytes(ReadOnlySpan<byte> bytes)
+    {
+        using var stream = new MemoryStream(bytes.ToArray());
+        using var r = new BinaryReader(stream, System.Text.Encoding.UTF8);
+        if (r.ReadByte() != 1) throw new InvalidDataException("unknown account history format");
+        var accountId = r.ReadString();
+        var movements = new Movement[r.ReadInt32()];
+        for (int i = 0; i < movements.Length; i++)
+        {
+            var day = DateOnly.FromDayNumber(r.ReadInt32());
+            var kind = (MovementKind)r.ReadByte();
+            decimal amount = r.ReadDecimal(), before = r.ReadDecimal(), after = r.ReadDecimal();
+            var shares = new ChurnShare[r.ReadInt32()];
+            for (int k = 0; k < shares.Length; k++) shares[k] = new ChurnShare(Vocabulary.Share(r.ReadString()), r.ReadDecimal());
+            var reason = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
+            movements[i] = new Movement(day, kind, amount, before, after, shares, reason);
+        }
+        var ownerDays = new DateOnly[r.ReadInt32()];
+        var owners = new string?[ownerDays.Length];
+        for (int i = 0; i < ownerDays.Length; i++)
+        {
+            ownerDays[i] = DateOnly.FromDayNumber(r.ReadInt32());
+            owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
+        }
+        return new AccountHistory(accountId, movements, movements.Select(m => m.Day).ToArray(), movements.Select(m => m.After).ToArray(), ownerDays, owners);
+    }
+
     public IReadOnlyList<DateOnly> OwnerChangeDays => _ownerDays;
 
     /// <summary>MRR in force at the start of day d: every active event with effectiveDate &lt; d applied.</summary>
@@ -76,6 +134,8 @@ public sealed class AccountHistory
     /// </summary>
     public static AccountHistory Build(string accountId, IReadOnlyList<LedgerEvent> activeInCommitOrder)
     {
+        if (activeInCommitOrder.FirstOrDefault(e => e.AccountId != accountId) is { } other)
+            throw new ArgumentException($"event '{other.EventId}' belongs to account '{other.AccountId}', not '{accountId}'", nameof(activeInCommitOrder));
         var folder = new FactFolder([]);
         foreach (var e in activeInCommitOrder) folder.Add(e);
         return folder.Build().SingleOrDefault() ?? Build(accountId, [], []);
@@ -168,13 +228,13 @@ public sealed class AccountHistory
             .OrderByDescending(x => x.Removed).ThenBy(x => x.Reason, StringComparer.Ordinal)
             .ToList();
         decimal removedTotal = byReason.Sum(x => x.Removed);
-        if (byReason.Count == 0 || removedTotal <= 0)
+        if (removedTotal <= 0) // cannot happen for a valid timeline (a churn removes what was there); stay total anyway
             return ([new ChurnShare(UnspecifiedReason, churned)], UnspecifiedReason);
         var shares = new ChurnShare[byReason.Count];
         decimal allocated = 0;
         for (int k = 1; k < byReason.Count; k++)
         {
-            var part = byReason[k].Removed == removedTotal ? churned : Math.Round(churned * byReason[k].Removed / removedTotal, 4, MidpointRounding.ToEven);
+            var part = Math.Round(churned * byReason[k].Removed / removedTotal, 4, MidpointRounding.ToEven);
             shares[k] = new ChurnShare(byReason[k].Reason, part);
             allocated += part;
         }

@@ -21,8 +21,14 @@ public readonly record struct AccountFact(FactKind Kind, DateOnly Date, decimal 
 /// </summary>
 public sealed class FactFolder
 {
-    private static readonly byte[] ReversedType = Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(EventReversed)));
-    private static readonly byte[] OwnerType = Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(OwnerAssigned)));
+    private static readonly byte[] ReversedType = Stored<EventReversed>();
+    private static readonly byte[] OwnerType = Stored<OwnerAssigned>();
+    private static readonly byte[] StartedType = Stored<ContractStarted>();
+    private static readonly byte[] ExpandedType = Stored<ContractExpanded>();
+    private static readonly byte[] ContractedType = Stored<ContractContracted>();
+    private static readonly byte[] ChurnedType = Stored<ContractChurned>();
+
+    private static byte[] Stored<T>() where T : LedgerEvent => Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(T)));
 
     private readonly HashSet<string> _reversed;
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
@@ -64,8 +70,6 @@ public sealed class FactFolder
     /// <param name="reversedEventIds">Targets of the reversals within the replayed positions.</param>
     public FactFolder(IEnumerable<string> reversedEventIds) => _reversed = reversedEventIds.ToHashSet(StringComparer.Ordinal);
 
-    public int EventCount { get; private set; }
-
     public void Add(LedgerEvent e)
     {
         if (e is EventReversed || _reversed.Contains(e.EventId)) return;
@@ -79,26 +83,25 @@ public sealed class FactFolder
             _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "not a fact"),
         };
         Append(AccountOf(e.AccountId), new AccountFact(f.Kind, f.Date, f.Amount, Name(f.Key), f.Reason is null ? -1 : Name(f.Reason)));
-        EventCount++;
     }
 
     /// <summary>Adds one stored event from its versioned type name and canonical UTF-8 payload.</summary>
     public void Add(ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
     {
         if (storedType.SequenceEqual(ReversedType)) return;
-        if (!TryAddFast(storedType.SequenceEqual(OwnerType), storedType, payload))
+        if (!TryAddFast(storedType, payload))
             Add(WireFormat.ParseStored(Encoding.UTF8.GetString(storedType), payload));
     }
 
-    private bool TryAddFast(bool isOwner, ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
+    private bool TryAddFast(ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
     {
         FactKind kind;
-        if (isOwner) kind = FactKind.OwnerAssigned;
-        else if (storedType.EndsWith("ContractStarted"u8)) kind = FactKind.Started;
-        else if (storedType.EndsWith("ContractExpanded"u8)) kind = FactKind.Expanded;
-        else if (storedType.EndsWith("ContractContracted"u8)) kind = FactKind.Contracted;
-        else if (storedType.EndsWith("ContractChurned"u8)) kind = FactKind.Churned;
-        else return false;
+        if (storedType.SequenceEqual(OwnerType)) kind = FactKind.OwnerAssigned;
+        else if (storedType.SequenceEqual(StartedType)) kind = FactKind.Started;
+        else if (storedType.SequenceEqual(ExpandedType)) kind = FactKind.Expanded;
+        else if (storedType.SequenceEqual(ContractedType)) kind = FactKind.Contracted;
+        else if (storedType.SequenceEqual(ChurnedType)) kind = FactKind.Churned;
+        else return false; // a type this fast path does not know: the strict parser decides
 
         scoped ReadOnlySpan<byte> eventId = default, accountId = default, key = default, date = default, amount = default, reason = default;
         // The payload is canonical JSON written by the ledger: an object of string fields, then optional metadata.
@@ -137,7 +140,6 @@ public sealed class FactFolder
         int keyIndex = Name(Chars(key, chars));
         int reasonIndex = reason.IsEmpty ? -1 : Name(Chars(reason, chars));
         Append(account, new AccountFact(kind, day, money, keyIndex, reasonIndex));
-        EventCount++;
         return true;
     }
 

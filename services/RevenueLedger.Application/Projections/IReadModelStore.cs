@@ -1,0 +1,31 @@
+using RevenueLedger.Domain.Reporting;
+
+namespace RevenueLedger.Application.Projections;
+
+/// <summary>
+/// Where a projection's rows live. A generation is one complete set of read models; queries read the current one
+/// while a rebuild fills the next, then <see cref="SwitchAsync"/> makes it current.
+/// </summary>
+public interface IReadModelStore : IAsyncDisposable
+{
+    Task<int> CurrentGenerationAsync(CancellationToken ct = default);
+
+    /// <summary>The position this generation's rows reflect (0: empty).</summary>
+    Task<long> CheckpointAsync(int generation, CancellationToken ct = default);
+
+    /// <summary>
+    /// Writes the changed rows and moves the checkpoint from <paramref name="expectedCheckpoint"/> to
+    /// <c>changes.Position</c> in one transaction. Returns false, writing nothing, when another projector moved the
+    /// checkpoint first (compare-and-swap): the rows and the checkpoint never disagree, and nothing counts twice.
+    /// </summary>
+    Task<bool> CommitAsync(int generation, long expectedCheckpoint, ProjectionChanges changes, CancellationToken ct = default);
+
+    /// <summary>Makes <paramref name="generation"/> the one queries read, and drops the older ones.</summary>
+    Task SwitchAsync(int generation, CancellationToken ct = default);
+
+    /// <summary>The stored reports of the calendar windows of <paramref name="kind"/> that start in [from, to).</summary>
+    Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default);
+
+    /// <summary>Every account's history: what answers an arbitrary date range without replaying the log.</summary>
+    Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default);
+}

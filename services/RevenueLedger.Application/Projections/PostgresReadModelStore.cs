@@ -1,0 +1,257 @@
+using Npgsql;
+using NpgsqlTypes;
+using RevenueLedger.Domain.Reporting;
+
+namespace RevenueLedger.Application.Projections;
+
+/// <summary>
+/// Read models in PostgreSQL, next to the log (same schema). Rows carry their generation; the documented views in
+/// the <c>reporting</c> schema show only the current one.
+/// </summary>
+public sealed class PostgresReadModelStore : IReadModelStore
+{
+    private readonly NpgsqlDataSource _db;
+
+    private PostgresReadModelStore(NpgsqlDataSource db) => _db = db;
+
+    public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
+    {
+        var store = new PostgresReadModelStore(NpgsqlDataSource.Create(connectionString));
+        await store.MigrateAsync(ct);
+        return store;
+    }
+
+    private async Task MigrateAsync(CancellationToken ct)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await Exec(c, tx, "SELECT pg_advisory_xact_lock(7410, 2)", ct);
+        await Exec(c, tx, """
+            CREATE TABLE IF NOT EXISTS rm_current (id int PRIMARY KEY CHECK (id = 1), generation int NOT NULL);
+            INSERT INTO rm_current (id, generation) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;
+            CREATE TABLE IF NOT EXISTS rm_checkpoint (generation int PRIMARY KEY, position bigint NOT NULL);
+            CREATE TABLE IF NOT EXISTS rm_nrr (
+                generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
+                owner_key text NOT NULL, owner_id text NULL,
+                opening_mrr numeric NOT NULL, expansion numeric NOT NULL, contraction numeric NOT NULL, churn numeric NOT NULL,
+                reactivation numeric NOT NULL, closing_mrr numeric NOT NULL, accounts_opening int NOT NULL, accounts_retained int NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+            CREATE TABLE IF NOT EXISTS rm_bridge (
+                generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
+                owner_key text NOT NULL, owner_id text NULL,
+                opening_mrr numeric NOT NULL, new_mrr numeric NOT NULL, expansion numeric NOT NULL, contraction numeric NOT NULL,
+                churn numeric NOT NULL, reactivation numeric NOT NULL, transfer_in numeric NOT NULL, transfer_out numeric NOT NULL,
+                closing_mrr numeric NOT NULL, accounts_churned int NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+            CREATE TABLE IF NOT EXISTS rm_churn_reasons (
+                generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
+                owner_key text NOT NULL, owner_id text NULL, reason text NOT NULL, mrr_lost numeric NOT NULL, accounts int NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason));
+            CREATE TABLE IF NOT EXISTS rm_account_history (
+                generation int NOT NULL, account_id text NOT NULL, data bytea NOT NULL,
+                PRIMARY KEY (generation, account_id));
+            """, ct);
+        await tx.CommitAsync(ct);
+    }
+
+    private static async Task Exec(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand(sql, c, tx);
+        await cmd.ExecuteNonQueryAsync(ct);
+    }
+
+    // '*' is the company-wide row, '' the unassigned owner (owner ids are never empty).
+    private static string OwnerKey(OwnerGroup g) => g.IsAll ? "*" : g.Id ?? "";
+
+    private static OwnerGroup Owner(string key) => key == "*" ? OwnerGroup.All : OwnerGroup.Of(key.Length == 0 ? null : key);
+
+    public async Task<int> CurrentGenerationAsync(CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand("SELECT generation FROM rm_current WHERE id = 1");
+        return (int)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    public async Task<long> CheckpointAsync(int generation, CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand("SELECT position FROM rm_checkpoint WHERE generation = @g");
+        cmd.Parameters.AddWithValue("g", generation);
+        return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
+    }
+
+    public async Task<bool> CommitAsync(int generation, long expectedCheckpoint, ProjectionChanges changes, CancellationToken ct = default)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        // Compare-and-swap first: the row lock it takes also makes a concurrent projector wait, then fail its CAS.
+        await using (var cas = new NpgsqlCommand("""
+            INSERT INTO rm_checkpoint (generation, position) VALUES (@g, 0) ON CONFLICT (generation) DO NOTHING;
+            UPDATE rm_checkpoint SET position = @to WHERE generation = @g AND position = @from;
+            """, c, tx))
+        {
+            cas.Parameters.AddWithValue("g", generation);
+            cas.Parameters.AddWithValue("from", expectedCheckpoint);
+            cas.Parameters.AddWithValue("to", changes.Position);
+            if (await cas.ExecuteNonQueryAsync(ct) < 1 || await CheckpointInTx(c, tx, generation, ct) != changes.Position)
+            {
+                await tx.RollbackAsync(ct);
+                return false;
+            }
+        }
+
+        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons" })
+        {
+            await using var delete = new NpgsqlCommand(
+                $"DELETE FROM {table} WHERE generation = @g AND (window_kind, window_from) IN (SELECT * FROM unnest(@kinds, @froms))", c, tx);
+            delete.Parameters.AddWithValue("g", generation);
+            delete.Parameters.AddWithValue("kinds", changes.Windows.Select(w => WindowKey.KindName(w.Key.Kind)).ToArray());
+            delete.Parameters.AddWithValue("froms", changes.Windows.Select(w => w.Key.From).ToArray());
+            await delete.ExecuteNonQueryAsync(ct);
+        }
+        await using (var nrr = await c.BeginBinaryImportAsync("COPY rm_nrr FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.Nrr)
+                {
+                    await StartWindowRow(nrr, generation, key, r.Owner, ct);
+                    foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) await nrr.WriteAsync(v, NpgsqlDbType.Numeric, ct);
+                    await nrr.WriteAsync(r.AccountsOpening, NpgsqlDbType.Integer, ct);
+                    await nrr.WriteAsync(r.AccountsRetained, NpgsqlDbType.Integer, ct);
+                }
+            await nrr.CompleteAsync(ct);
+        }
+        await using (var bridge = await c.BeginBinaryImportAsync("COPY rm_bridge FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.Bridge)
+                {
+                    await StartWindowRow(bridge, generation, key, r.Owner, ct);
+                    foreach (var v in new[] { r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr })
+                        await bridge.WriteAsync(v, NpgsqlDbType.Numeric, ct);
+                    await bridge.WriteAsync(r.AccountsChurned, NpgsqlDbType.Integer, ct);
+                }
+            await bridge.CompleteAsync(ct);
+        }
+        await using (var churn = await c.BeginBinaryImportAsync("COPY rm_churn_reasons FROM STDIN (FORMAT BINARY)", ct))
+        {
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.ChurnReasons.Concat(report.ChurnReasonsByOwner))
+                {
+                    await StartWindowRow(churn, generation, key, r.Owner, ct);
+                    await churn.WriteAsync(r.Reason, NpgsqlDbType.Text, ct);
+                    await churn.WriteAsync(r.MrrLost, NpgsqlDbType.Numeric, ct);
+                    await churn.WriteAsync(r.Accounts, NpgsqlDbType.Integer, ct);
+                }
+            await churn.CompleteAsync(ct);
+        }
+        if (changes.Accounts.Count > 0)
+        {
+            await using (var delete = new NpgsqlCommand("DELETE FROM rm_account_history WHERE generation = @g AND account_id = ANY(@ids)", c, tx))
+            {
+                delete.Parameters.AddWithValue("g", generation);
+                delete.Parameters.AddWithValue("ids", changes.Accounts.Select(a => a.AccountId).ToArray());
+                await delete.ExecuteNonQueryAsync(ct);
+            }
+            await using var histories = await c.BeginBinaryImportAsync("COPY rm_account_history FROM STDIN (FORMAT BINARY)", ct);
+            foreach (var a in changes.Accounts)
+            {
+                await histories.StartRowAsync(ct);
+                await histories.WriteAsync(generation, NpgsqlDbType.Integer, ct);
+                await histories.WriteAsync(a.AccountId, NpgsqlDbType.Text, ct);
+                await histories.WriteAsync(a.ToBytes(), NpgsqlDbType.Bytea, ct);
+            }
+            await histories.CompleteAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+        return true;
+    }
+
+    private static async Task<long> CheckpointInTx(NpgsqlConnection c, NpgsqlTransaction tx, int generation, CancellationToken ct)
+    {
+        await using var cmd = new NpgsqlCommand("SELECT position FROM rm_checkpoint WHERE generation = @g", c, tx);
+        cmd.Parameters.AddWithValue("g", generation);
+        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    private static async Task StartWindowRow(NpgsqlBinaryImporter w, int generation, WindowKey key, OwnerGroup owner, CancellationToken ct)
+    {
+        await w.StartRowAsync(ct);
+        await w.WriteAsync(generation, NpgsqlDbType.Integer, ct);
+        await w.WriteAsync(WindowKey.KindName(key.Kind), NpgsqlDbType.Text, ct);
+        await w.WriteAsync(key.From, NpgsqlDbType.Date, ct);
+        await w.WriteAsync(key.To, NpgsqlDbType.Date, ct);
+        await w.WriteAsync(OwnerKey(owner), NpgsqlDbType.Text, ct);
+        if (owner.IsAll || owner.Id is null) await w.WriteNullAsync(ct); else await w.WriteAsync(owner.Id, NpgsqlDbType.Text, ct);
+    }
+
+    public async Task SwitchAsync(int generation, CancellationToken ct = default)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        await using var tx = await c.BeginTransactionAsync(ct);
+        await using (var cmd = new NpgsqlCommand("UPDATE rm_current SET generation = @g WHERE id = 1", c, tx))
+        {
+            cmd.Parameters.AddWithValue("g", generation);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons", "rm_account_history", "rm_checkpoint" })
+        {
+            await using var cmd = new NpgsqlCommand($"DELETE FROM {table} WHERE generation < @g", c, tx);
+            cmd.Parameters.AddWithValue("g", generation);
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
+        await tx.CommitAsync(ct);
+    }
+
+    public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
+    {
+        var windows = new SortedDictionary<DateOnly, (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn)>();
+        (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn) At(DateOnly f, DateOnly t) =>
+            windows.TryGetValue(f, out var w) ? w : windows[f] = (t, [], [], []);
+        foreach (var w in Window.Calendar(kind, from, to)) At(w.From, w.To);
+        const string Where = "WHERE generation = @g AND window_kind = @k AND window_from >= @from AND window_from < @to";
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained FROM rm_nrr {Where}"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+            while (await r.ReadAsync(ct))
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetInt32(9), r.GetInt32(10)));
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned FROM rm_bridge {Where}"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+            while (await r.ReadAsync(ct))
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetDecimal(9), r.GetDecimal(10), r.GetDecimal(11), r.GetInt32(12)));
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, reason, mrr_lost, accounts FROM rm_churn_reasons {Where}"))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+            while (await r.ReadAsync(ct))
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), r.GetDecimal(4), r.GetInt32(5)));
+
+        var order = Comparer<OwnerGroup>.Create(OwnerGroup.Compare);
+        return windows.Select(kv =>
+        {
+            var churn = kv.Value.Churn.OrderByDescending(c => c.MrrLost).ThenBy(c => c.Reason, StringComparer.Ordinal).ToList();
+            return new WindowReport(new Window(kv.Key, kv.Value.To),
+                kv.Value.Nrr.OrderBy(n => n.Owner, order).ToList(),
+                kv.Value.Bridge.OrderBy(b => b.Owner, order).ToList(),
+                churn.Where(c => c.Owner.IsAll).ToList(),
+                churn.Where(c => !c.Owner.IsAll).OrderBy(c => c.Owner, order).ToList());
+        }).ToList();
+
+        NpgsqlCommand Query(string sql)
+        {
+            var cmd = _db.CreateCommand(sql);
+            cmd.Parameters.AddWithValue("g", generation);
+            cmd.Parameters.AddWithValue("k", WindowKey.KindName(kind));
+            cmd.Parameters.AddWithValue("from", from);
+            cmd.Parameters.AddWithValue("to", to);
+            return cmd;
+        }
+    }
+
+    public async Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default)
+    {
+        var result = new List<AccountHistory>();
+        await using var cmd = _db.CreateCommand("SELECT data FROM rm_account_history WHERE generation = @g ORDER BY account_id");
+        cmd.Parameters.AddWithValue("g", generation);
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) result.Add(AccountHistory.FromBytes(r.GetFieldValue<byte[]>(0)));
+        return result;
+    }
+
+    public ValueTask DisposeAsync() => _db.DisposeAsync();
+}

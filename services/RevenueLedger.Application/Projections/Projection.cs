@@ -1,0 +1,161 @@
+using System.Runtime.InteropServices;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+using RevenueLedger.EventStore;
+
+namespace RevenueLedger.Application.Projections;
+
+/// <summary>A calendar window of one kind, as read models key it.</summary>
+public readonly record struct WindowKey(WindowKind Kind, DateOnly From, DateOnly To)
+{
+    public Window Window => new(From, To);
+
+    public static string KindName(WindowKind kind) => kind.ToString().ToLowerInvariant();
+}
+
+/// <summary>What one projection step changed: the rows of these windows and these accounts' histories, up to Position.</summary>
+public sealed record ProjectionChanges(long Position, IReadOnlyList<(WindowKey Key, WindowReport Report)> Windows, IReadOnlyList<AccountHistory> Accounts);
+
+/// <summary>
+/// The projection engine: folds the log, in position order, into every account's history and the NRR, bridge and
+/// churn-reason totals of every calendar month, quarter and year the book spans. A late (back-dated) event or a
+/// reversal rebuilds its account's history, and the difference is taken out of and put into exactly the windows
+/// it can change (those ending after the earliest date it touches). Deterministic: the same events give the same
+/// rows, whichever process folds them, which is what lets two projectors race and crash safely.
+/// </summary>
+public sealed class Projection
+{
+    private static readonly WindowKind[] Kinds = [WindowKind.Month, WindowKind.Quarter, WindowKind.Year];
+
+    private readonly Dictionary<string, AccountFacts> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, int> _nameIndex = new(StringComparer.Ordinal);
+    private readonly List<string> _names = [];
+    private readonly Dictionary<string, AccountHistory> _histories = new(StringComparer.Ordinal);
+    private readonly SortedDictionary<WindowKey, WindowTotals> _windows = new(Comparer<WindowKey>.Create(
+        (a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.From.CompareTo(b.From)));
+    private DateOnly? _first, _last;
+
+    public long Position { get; private set; }
+
+    public int AccountCount => _histories.Count;
+
+    private sealed class AccountFacts
+    {
+        public List<string> EventIds { get; } = [];
+        public List<AccountFact> Facts { get; } = [];
+    }
+
+    /// <summary>Applies events after <see cref="Position"/>, in position order, and says what changed.</summary>
+    public ProjectionChanges Apply(IEnumerable<PositionedEvent> events)
+    {
+        var touched = new Dictionary<string, DateOnly>(StringComparer.Ordinal); // account → earliest date changed
+        foreach (var (position, e) in events)
+        {
+            if (position <= Position) throw new InvalidOperationException($"event at position {position} is not after the projection's position {Position}");
+            Position = position;
+            if (!_accounts.TryGetValue(e.AccountId, out var account)) _accounts[e.AccountId] = account = new AccountFacts();
+            DateOnly changed;
+            if (e is EventReversed r)
+            {
+                int i = account.EventIds.IndexOf(r.TargetEventId);
+                if (i < 0) continue; // the ledger only accepts reversals of this account's events; nothing to undo here
+                changed = account.Facts[i].Date;
+                account.EventIds.RemoveAt(i);
+                account.Facts.RemoveAt(i);
+            }
+            else
+            {
+                var fact = ToFact(e);
+                account.EventIds.Add(e.EventId);
+                account.Facts.Add(fact);
+                changed = fact.Date;
+                if (_first is null || changed < _first) _first = changed;
+                if (_last is null || changed > _last) _last = changed;
+            }
+            touched[e.AccountId] = touched.TryGetValue(e.AccountId, out var earlier) && earlier < changed ? earlier : changed;
+        }
+        if (touched.Count == 0) return new ProjectionChanges(Position, [], []);
+
+        var rebuilt = touched.Keys.Select(id => (Id: id, Old: _histories.GetValueOrDefault(id), New: Build(id))).ToList();
+        foreach (var (id, _, history) in rebuilt) _histories[id] = history;
+
+        var changedWindows = new HashSet<WindowKey>();
+        var newWindows = Horizon().Where(k => !_windows.ContainsKey(k)).ToList();
+        bool recomputeAll = _windows.Count == 0 || touched.Count * 4 > _histories.Count;
+        if (recomputeAll)
+        {
+            // Most accounts changed (a catch-up): summing every account once beats taking out and putting back.
+            foreach (var key in newWindows) _windows[key] = new WindowTotals(key.Window);
+            var keys = _windows.Keys.ToArray();
+            var histories = _histories.Values.ToArray();
+            var totals = new WindowTotals[keys.Length];
+            Parallel.For(0, keys.Length, i =>
+            {
+                totals[i] = new WindowTotals(keys[i].Window);
+                foreach (var h in histories) totals[i].Add(h);
+            });
+            for (int i = 0; i < keys.Length; i++) _windows[keys[i]] = totals[i];
+            changedWindows.UnionWith(keys);
+        }
+        else
+        {
+            foreach (var (key, totals) in _windows)
+            {
+                bool changed = false;
+                foreach (var (id, old, history) in rebuilt)
+                {
+                    if (key.To <= touched[id]) continue; // the window ends before anything this account changed
+                    if (old is not null) totals.Add(old, -1);
+                    totals.Add(history);
+                    changed = true;
+                }
+                if (changed) changedWindows.Add(key);
+            }
+            foreach (var key in newWindows)
+            {
+                var totals = new WindowTotals(key.Window);
+                foreach (var h in _histories.Values) totals.Add(h);
+                _windows[key] = totals;
+                changedWindows.Add(key);
+            }
+        }
+        var windows = changedWindows.Order(_windows.Comparer).Select(k => (k, _windows[k].ToReport())).ToList();
+        return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList());
+    }
+
+    /// <summary>Every window's current rows (what a full write of the read model contains).</summary>
+    public ProjectionChanges Everything() =>
+        new(Position, _windows.Select(kv => (kv.Key, kv.Value.ToReport())).ToList(), _histories.Values.ToList());
+
+    public IReadOnlyCollection<AccountHistory> Histories => _histories.Values;
+
+    private IEnumerable<WindowKey> Horizon()
+    {
+        if (_first is not { } first || _last is not { } last) yield break;
+        foreach (var kind in Kinds)
+            foreach (var w in Window.Calendar(kind, first, last.AddDays(1)))
+                yield return new WindowKey(kind, w.From, w.To);
+    }
+
+    private AccountHistory Build(string accountId) =>
+        AccountHistory.Build(accountId, CollectionsMarshal.AsSpan(_accounts[accountId].Facts), _names);
+
+    private AccountFact ToFact(LedgerEvent e) => e switch
+    {
+        ContractStarted s => new(FactKind.Started, s.EffectiveDate, s.Mrr, Name(s.ContractId), -1),
+        ContractExpanded x => new(FactKind.Expanded, x.EffectiveDate, x.Amount, Name(x.ContractId), Reason(x.Reason)),
+        ContractContracted c => new(FactKind.Contracted, c.EffectiveDate, c.Amount, Name(c.ContractId), Reason(c.Reason)),
+        ContractChurned ch => new(FactKind.Churned, ch.EffectiveDate, 0, Name(ch.ContractId), Reason(ch.Reason)),
+        OwnerAssigned o => new(FactKind.OwnerAssigned, o.EffectiveDate, 0, Name(o.OwnerId), -1),
+        _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "not a fact"),
+    };
+
+    private int Reason(string? reason) => reason is null ? -1 : Name(reason);
+
+    private int Name(string s)
+    {
+        if (_nameIndex.TryGetValue(s, out var i)) return i;
+        _names.Add(s);
+        return _nameIndex[s] = _names.Count - 1;
+    }
+}
