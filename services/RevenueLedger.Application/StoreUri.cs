@@ -44,6 +44,10 @@ public sealed record StoreUri(string Scheme, string Target)
         return await SqliteEventStore.OpenAsync(Target, time, create: !mustExist, ct);
     }
 
+    /// <summary>The read models kept next to this log, or null where none are kept (the embedded SQLite store replays).</summary>
+    public async Task<Projections.IReadModelStore?> OpenReadModelsAsync(CancellationToken ct = default) =>
+        Scheme == "postgres" ? await Projections.PostgresReadModelStore.OpenAsync(Target, ct) : null;
+
     private static bool ValidConnectionString(string s)
     {
         try

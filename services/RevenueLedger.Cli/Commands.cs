@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Text.Json;
 using RevenueLedger.Application;
+using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 using RevenueLedger.EventStore;
@@ -116,14 +117,26 @@ internal static class ReportCommand
             var part = p.GetValue(only);
             if (fmt == "csv" && part is null) throw new LedgerUsageException("--format csv needs --only nrr|bridge|churn-reasons (one table per CSV)");
             var windows = p.GetValue(window) is { } kind ? Window.Calendar(kind, f, t) : [Window.Create(f, t)];
-            await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
-            var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
+            var uri = StoreUri.Parse(p.GetValue(store));
+            await using var events = await uri.OpenAsync(mustExist: true, ct: ct);
             bool byOwner = p.GetValue(by) == "owner";
-            var reports = snapshot.Report(windows, byOwner);
+            long position;
+            IReadOnlyList<WindowReport> reports;
+            await using var readModels = p.GetValue(asOf) is null ? await uri.OpenReadModelsAsync(ct) : null;
+            if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct) is { } fromReadModels)
+            {
+                (position, reports) = fromReadModels;
+            }
+            else
+            {
+                // The past (--as-of-position) and stores without read models are answered by replaying the log.
+                var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
+                (position, reports) = (snapshot.Position, snapshot.Report(windows, byOwner));
+            }
             switch (fmt)
             {
                 case "json":
-                    await stdout.WriteLineAsync(ReportFormats.ToJson(snapshot.Position, reports, part, byOwner));
+                    await stdout.WriteLineAsync(ReportFormats.ToJson(position, reports, part, byOwner));
                     break;
                 case "csv":
                     var (header, rows) = ReportFormats.Table(reports, part!.Value, byOwner);
@@ -131,7 +144,7 @@ internal static class ReportCommand
                     break;
                 default:
                     var output = Output.For(stdout);
-                    output.Line($"as of position {snapshot.Position}");
+                    output.Line($"as of position {position}");
                     foreach (var pt in part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons })
                     {
                         output.Heading(pt switch { ReportPart.Nrr => "NRR cohorts", ReportPart.Bridge => "MRR bridge", _ => "Churn reasons" });
@@ -163,6 +176,37 @@ internal static class VerifyCommand
             }
             await p.InvocationConfiguration.Error.WriteLineAsync($"broken at position {result.FirstBadPosition}: {result.Problem}");
             return LedgerCli.Failed;
+        });
+        return cmd;
+    }
+}
+
+internal static class ProjectCommand
+{
+    public static Command Create(TextWriter stdout)
+    {
+        var store = LedgerCli.StoreOption();
+        var rebuild = new Option<bool>("--rebuild") { Description = "Rebuild every read model from position 0 into a new generation, then switch to it" };
+        var cmd = new Command("project", "Bring the read models (NRR, bridge and churn-reason rows per window and owner, account histories) up to the log's head") { store, rebuild };
+        cmd.SetAction(async (p, ct) =>
+        {
+            var uri = StoreUri.Parse(p.GetValue(store));
+            await using var readModels = await uri.OpenReadModelsAsync(ct)
+                ?? throw new LedgerUsageException($"{uri.Scheme}: stores keep no read models (reports replay the log); use a postgres: store");
+            await using var events = await uri.OpenAsync(mustExist: true, ct: ct);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            if (p.GetValue(rebuild))
+            {
+                int generation = await Projector.RebuildAsync(events, readModels, ct);
+                await stdout.WriteLineAsync($"rebuilt generation {generation} at position {await readModels.CheckpointAsync(generation, ct)} in {clock.Elapsed.TotalSeconds:F1} s");
+            }
+            else
+            {
+                int generation = await readModels.CurrentGenerationAsync(ct);
+                long position = await new Projector(events, readModels, generation).CatchUpAsync(ct);
+                await stdout.WriteLineAsync($"read models (generation {generation}) at position {position}; took {clock.Elapsed.TotalSeconds:F1} s");
+            }
+            return LedgerCli.Ok;
         });
         return cmd;
     }

@@ -21,6 +21,7 @@ public static class LedgerCli
             ImportCommand.Create(stdout),
             ReportCommand.Create(stdout),
             VerifyCommand.Create(stdout),
+            ProjectCommand.Create(stdout),
             DemoCommand.Create(stdout),
         };
         var parse = root.Parse(args);

@@ -45,10 +45,19 @@ public sealed class Projection
         public List<AccountFact> Facts { get; } = [];
     }
 
+    private readonly Dictionary<string, DateOnly> _touched = new(StringComparer.Ordinal); // account → earliest date changed since the last flush
+
     /// <summary>Applies events after <see cref="Position"/>, in position order, and says what changed.</summary>
     public ProjectionChanges Apply(IEnumerable<PositionedEvent> events)
     {
-        var touched = new Dictionary<string, DateOnly>(StringComparer.Ordinal); // account → earliest date changed
+        Add(events);
+        return Flush();
+    }
+
+    /// <summary>Folds events (after <see cref="Position"/>, in position order) without yet computing what changed.</summary>
+    public void Add(IEnumerable<PositionedEvent> events)
+    {
+        var touched = _touched;
         foreach (var (position, e) in events)
         {
             if (position <= Position) throw new InvalidOperationException($"event at position {position} is not after the projection's position {Position}");
@@ -74,6 +83,13 @@ public sealed class Projection
             }
             touched[e.AccountId] = touched.TryGetValue(e.AccountId, out var earlier) && earlier < changed ? earlier : changed;
         }
+    }
+
+    /// <summary>Rebuilds the histories of the accounts changed since the last flush and updates the window totals.</summary>
+    public ProjectionChanges Flush()
+    {
+        var touched = new Dictionary<string, DateOnly>(_touched, StringComparer.Ordinal);
+        _touched.Clear();
         if (touched.Count == 0) return new ProjectionChanges(Position, [], []);
 
         var rebuilt = touched.Keys.Select(id => (Id: id, Old: _histories.GetValueOrDefault(id), New: Build(id))).ToList();
