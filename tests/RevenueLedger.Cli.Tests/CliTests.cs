@@ -1,3 +1,4 @@
+using RevenueLedger.Tests;
 using Microsoft.Data.Sqlite;
 
 namespace RevenueLedger.Cli.Tests;

@@ -1,3 +1,4 @@
+using RevenueLedger.Tests;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;

@@ -15,13 +15,19 @@ public static class ReadModelReports
         int generation = await readModels.CurrentGenerationAsync(ct);
         long position = await readModels.CheckpointAsync(generation, ct);
         if (position == 0) return null;
+        LedgerSnapshot? histories = null;
+        async Task<LedgerSnapshot> Histories() => histories ??= new LedgerSnapshot(position, await readModels.AccountHistoriesAsync(generation, ct));
         if (kind is { } k && windows.Count > 0)
         {
-            var stored = await readModels.WindowReportsAsync(generation, k, windows[0].From, windows[^1].To, ct);
+            var stored = (await readModels.WindowReportsAsync(generation, k, windows[0].From, windows[^1].To, ct)).ToList();
+            // Windows are projected up to the last effective date in the log; a later one (the current quarter
+            // before anything happened in it) still has opening MRR, so it is computed from the histories.
+            for (int i = 0; i < stored.Count; i++)
+                if (stored[i].Nrr.Count == 0 && stored[i].Bridge.Count == 0 && stored[i].ChurnReasons.Count == 0)
+                    stored[i] = (await Histories()).Report(stored[i].Window);
             return (position, byOwner ? stored : stored.Select(CompanyOnly).ToList());
         }
-        var snapshot = new LedgerSnapshot(position, await readModels.AccountHistoriesAsync(generation, ct));
-        return (position, snapshot.Report(windows, byOwner));
+        return (position, (await Histories()).Report(windows, byOwner));
     }
 
     private static WindowReport CompanyOnly(WindowReport r) =>

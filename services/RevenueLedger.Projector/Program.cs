@@ -1,0 +1,3 @@
+using RevenueLedger.Projector;
+
+return await ProjectorWorker.RunAsync(args, Console.Out, Console.Error);

@@ -1,0 +1,57 @@
+using System.CommandLine;
+using RevenueLedger.Application;
+using RevenueLedger.Application.Projections;
+
+namespace RevenueLedger.Projector;
+
+/// <summary>
+/// The projector as a process: folds the log into the read models and keeps them caught up, polling for new
+/// events. Any number may run; each step's compare-and-swap on the checkpoint lets only one advance it, and a
+/// killed process loses nothing but the step it was in.
+/// </summary>
+public static class ProjectorWorker
+{
+    public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
+    {
+        var store = new Option<string>("--store") { Description = "Store URI (postgres:CONNECTION-STRING)", Required = true };
+        var poll = new Option<double>("--poll") { Description = "Seconds between checks for new events when caught up", DefaultValueFactory = _ => 1.0 };
+        var once = new Option<bool>("--once") { Description = "Catch up once and exit" };
+        var step = new Option<int>("--step-events") { Description = "Most events folded per committed step", DefaultValueFactory = _ => 1_000_000 };
+        var root = new RootCommand("RevenueLedger projector: keeps the NRR, bridge and churn-reason read models caught up with the log") { store, poll, once, step };
+        root.SetAction(async (p, ct) =>
+        {
+            var uri = StoreUri.Parse(p.GetValue(store));
+            await using var readModels = await uri.OpenReadModelsAsync(ct) ?? throw new LedgerUsageException($"{uri.Scheme}: stores keep no read models");
+            await using var log = await uri.OpenAsync(mustExist: false, ct: ct);
+            int generation = await readModels.CurrentGenerationAsync(ct);
+            var projector = new RevenueLedger.Application.Projections.Projector(log, readModels, generation, p.GetValue(step));
+            await stdout.WriteLineAsync($"projector: generation {generation}, store {uri}");
+            long last = -1;
+            while (!ct.IsCancellationRequested)
+            {
+                long position = await projector.CatchUpAsync(ct);
+                if (position != last) await stdout.WriteLineAsync($"projector: read models at position {position}");
+                last = position;
+                if (p.GetValue(once)) break;
+                try
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(p.GetValue(poll)), ct);
+                }
+                catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                {
+                    break; // asked to stop (SIGTERM/Ctrl+C): the last step is committed, nothing is half-done
+                }
+            }
+            return 0;
+        });
+        try
+        {
+            return await root.Parse(args).InvokeAsync(new InvocationConfiguration { Output = stdout, Error = stderr, EnableDefaultExceptionHandler = false });
+        }
+        catch (LedgerUsageException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}");
+            return 2;
+        }
+    }
+}

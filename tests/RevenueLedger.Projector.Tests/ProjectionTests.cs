@@ -1,0 +1,65 @@
+using RevenueLedger.Application;
+using RevenueLedger.Application.Projections;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+using RevenueLedger.EventStore;
+
+namespace RevenueLedger.Projector.Tests;
+
+/// <summary>The projection engine alone: folding in any steps gives what a full replay gives.</summary>
+public class ProjectionTests
+{
+    private static List<PositionedEvent> Book(int seed) =>
+        BookGenerator.Generate(new BookOptions(Accounts: 200, Owners: 6, Start: new DateOnly(2022, 1, 1), Months: 30, seed, Intensity: 2.5))
+            .Select((e, i) => new PositionedEvent(i + 1, e)).ToList();
+
+    private static string Json(WindowReport r) => ReportFormats.ToJson(0, [r]);
+
+    [Theory]
+    [InlineData(3)]
+    [InlineData(17)]
+    [InlineData(29)]
+    public void Folding_in_random_steps_equals_replaying_everything(int seed)
+    {
+        var events = Book(seed);
+        var rng = new Random(seed);
+        var projection = new Projection();
+        var reported = new Dictionary<WindowKey, WindowReport>();
+        for (int i = 0; i < events.Count;)
+        {
+            int n = rng.Next(1, rng.NextDouble() < 0.2 ? 2_000 : 40);
+            var changes = projection.Apply(events.Skip(i).Take(n).ToList());
+            foreach (var (key, report) in changes.Windows) reported[key] = report;
+            i += n;
+        }
+        var replay = new LedgerSnapshot(events.Count, LedgerSnapshot.Fold(events.Select(e => e.Event).ToList()));
+        Assert.NotEmpty(reported);
+        foreach (var (key, report) in reported)
+            Assert.Equal(Json(replay.Report(key.Window)), Json(report));
+        // Every calendar window the book spans was reported.
+        Assert.Contains(reported.Keys, k => k.Kind == WindowKind.Year);
+        Assert.Equal(replay.Accounts.Count, projection.AccountCount);
+    }
+
+    [Fact]
+    public void A_late_event_changes_exactly_the_windows_that_end_after_it()
+    {
+        LedgerEvent[] history =
+        [
+            new OwnerAssigned("o", "a", "ana", new DateOnly(2023, 1, 1), Metadata.Empty),
+            new ContractStarted("s", "a", "c", new DateOnly(2023, 1, 10), 100, "USD", Metadata.Empty),
+            new ContractExpanded("x", "a", "c", new DateOnly(2024, 6, 1), 10, "USD", null, Metadata.Empty),
+        ];
+        // Other accounts, so that one late event is a small change rather than a catch-up.
+        var others = Enumerable.Range(0, 9).Select(i => (LedgerEvent)new ContractStarted($"s{i}", $"b{i}", "c", new DateOnly(2023, 2, 1), 50, "USD", Metadata.Empty));
+        var projection = new Projection();
+        var all = history.Concat(others).ToList();
+        projection.Apply(all.Select((e, i) => new PositionedEvent(i + 1, e)).ToList());
+        var late = new ContractExpanded("late", "a", "c", new DateOnly(2024, 3, 5), 5, "USD", null, Metadata.Empty);
+        var changes = projection.Apply([new PositionedEvent(all.Count + 1, late)]);
+        Assert.All(changes.Windows, w => Assert.True(w.Key.To > late.EffectiveDate));
+        Assert.Contains(changes.Windows, w => w.Key == new WindowKey(WindowKind.Month, new DateOnly(2024, 3, 1), new DateOnly(2024, 4, 1)));
+        Assert.DoesNotContain(changes.Windows, w => w.Key.Kind == WindowKind.Month && w.Key.From < new DateOnly(2024, 3, 1));
+        Assert.Equal(["a"], changes.Accounts.Select(a => a.AccountId));
+    }
+}
