@@ -18,7 +18,8 @@ public sealed class TestSchema
         NpgsqlConnection.ClearAllPools();
         await using var c = new NpgsqlConnection(Server);
         await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Name}\" CASCADE", c);
+        // The ledger's schema and the BI views' schema next to it.
+        await using var cmd = new NpgsqlCommand($"DROP SCHEMA IF EXISTS \"{Name}\" CASCADE; DROP SCHEMA IF EXISTS \"{Name}_reporting\" CASCADE", c);
         await cmd.ExecuteNonQueryAsync();
     }
 }

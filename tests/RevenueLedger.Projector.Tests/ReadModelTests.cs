@@ -155,6 +155,45 @@ public sealed class ReadModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_bi_role_reads_the_reporting_views_and_nothing_else()
+    {
+        await ImportAsync(File.ReadLines(Shared.File("worked-example.jsonl")).Where((_, i) => i < 21 || i == 34));
+        await new Application.Projections.Projector(_log, _readModels, 1).CatchUpAsync();
+        var reporting = PostgresReadModelStore.ReportingSchema(_schema.Name);
+        await using var c = new NpgsqlConnection(_schema.ConnectionString);
+        await c.OpenAsync();
+        await using (var role = new NpgsqlCommand($"SET ROLE {PostgresReadModelStore.BiRole}", c)) await role.ExecuteNonQueryAsync();
+
+        var nrr = new Dictionary<string, (decimal Opening, decimal Closing, decimal Nrr, decimal Grr)>();
+        await using (var cmd = new NpgsqlCommand($"""
+            SELECT "ownerId", "openingMrr", "closingMrr", nrr, grr FROM "{reporting}".nrr
+            WHERE "windowKind" = 'quarter' AND "from" = DATE '2024-01-01'
+            """, c))
+        await using (var r = await cmd.ExecuteReaderAsync())
+            while (await r.ReadAsync()) nrr[r.GetString(0)] = (r.GetDecimal(1), r.GetDecimal(2), r.GetDecimal(3), r.GetDecimal(4));
+        // The spec's worked example, Q1 2024.
+        Assert.Equal((4400m, 3000m), (nrr["*"].Opening, nrr["*"].Closing));
+        Assert.Equal(0.681818m, Math.Round(nrr["*"].Nrr, 6));
+        Assert.Equal(0.388889m, Math.Round(nrr["ana"].Grr, 6));
+        await using (var cmd = new NpgsqlCommand($"""SELECT "transferIn" FROM "{reporting}".bridge WHERE "windowKind" = 'quarter' AND "from" = DATE '2024-01-01' AND "ownerId" = 'ben'""", c))
+            Assert.Equal(600m, (decimal)(await cmd.ExecuteScalarAsync())!);
+        await using (var cmd = new NpgsqlCommand($"""SELECT "mrrLost", "cumulativeShare" FROM "{reporting}".churn_reasons WHERE "windowKind" = 'quarter' AND "from" = DATE '2024-01-01' AND "ownerId" = '*'""", c))
+        await using (var r = await cmd.ExecuteReaderAsync())
+        {
+            Assert.True(await r.ReadAsync());
+            Assert.Equal((2000m, 1m), (r.GetDecimal(0), r.GetDecimal(1)));
+        }
+
+        // The log and the raw read-model tables are out of reach.
+        foreach (var table in new[] { "events", "rm_nrr" })
+        {
+            await using var denied = new NpgsqlCommand($"SELECT count(*) FROM \"{_schema.Name}\".{table}", c);
+            var ex = await Assert.ThrowsAsync<PostgresException>(() => denied.ExecuteScalarAsync());
+            Assert.Equal(PostgresErrorCodes.InsufficientPrivilege, ex.SqlState);
+        }
+    }
+
+    [Fact]
     public async Task A_rebuild_fills_a_new_generation_then_switches_while_the_old_one_keeps_answering()
     {
         await ImportAsync(Book(accounts: 300, months: 18, seed: 2, intensity: 2));

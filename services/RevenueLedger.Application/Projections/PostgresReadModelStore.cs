@@ -16,12 +16,31 @@ public sealed class PostgresReadModelStore : IReadModelStore
 
     public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
+        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var store = new PostgresReadModelStore(NpgsqlDataSource.Create(connectionString));
-        await store.MigrateAsync(ct);
+        try
+        {
+            await store.MigrateAsync(builder.SearchPath?.Split(',')[0].Trim(), ct);
+        }
+        catch
+        {
+            await store.DisposeAsync();
+            throw;
+        }
         return store;
     }
 
-    private async Task MigrateAsync(CancellationToken ct)
+    /// <summary>
+    /// The schema of the BI views: <c>reporting</c> for a ledger in <c>public</c>, <c>&lt;schema&gt;_reporting</c> for a
+    /// ledger in its own schema (several ledgers can share one database).
+    /// </summary>
+    public static string ReportingSchema(string? ledgerSchema) =>
+        string.IsNullOrEmpty(ledgerSchema) || ledgerSchema == "public" ? "reporting" : ledgerSchema + "_reporting";
+
+    /// <summary>The read-only role BI tools log in as (grant it LOGIN and a password, or grant it to a login role).</summary>
+    public const string BiRole = "ledger_bi";
+
+    private async Task MigrateAsync(string? schema, CancellationToken ct)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -51,7 +70,54 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 generation int NOT NULL, account_id text NOT NULL, data bytea NOT NULL,
                 PRIMARY KEY (generation, account_id));
             """, ct);
+        await CreateReportingViewsAsync(c, tx, schema, ct);
         await tx.CommitAsync(ct);
+    }
+
+    /// <summary>
+    /// Documented views for BI tools (docs/bi.md): one per report, the current generation only, columns named as in
+    /// the spec; and a role that can read these views and nothing else.
+    /// </summary>
+    private static async Task CreateReportingViewsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string? schema, CancellationToken ct)
+    {
+        var ledger = "\"" + (string.IsNullOrEmpty(schema) ? "public" : schema.Replace("\"", "\"\"", StringComparison.Ordinal)) + "\"";
+        var reporting = "\"" + ReportingSchema(schema).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
+        const string Current = "generation = (SELECT generation FROM {0}.rm_current WHERE id = 1)";
+        string Owner(string alias) => $"CASE WHEN {alias}.owner_key = '*' THEN '*' ELSE {alias}.owner_id END AS \"ownerId\"";
+        await Exec(c, tx, $"""
+            CREATE SCHEMA IF NOT EXISTS {reporting};
+            CREATE OR REPLACE VIEW {reporting}.read_model_position AS
+                SELECT c.generation, k.position FROM {ledger}.rm_current c LEFT JOIN {ledger}.rm_checkpoint k ON k.generation = c.generation;
+            CREATE OR REPLACE VIEW {reporting}.nrr AS
+                SELECT n.window_kind AS "windowKind", n.window_from AS "from", n.window_to AS "to", {Owner("n")},
+                       n.opening_mrr AS "openingMrr", n.expansion, n.contraction, n.churn, n.reactivation, n.closing_mrr AS "closingMrr",
+                       n.accounts_opening AS "accountsOpening", n.accounts_retained AS "accountsRetained",
+                       n.closing_mrr / NULLIF(n.opening_mrr, 0) AS nrr,
+                       (n.opening_mrr - n.contraction - n.churn) / NULLIF(n.opening_mrr, 0) AS grr
+                FROM {ledger}.rm_nrr n WHERE n.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
+            CREATE OR REPLACE VIEW {reporting}.bridge AS
+                SELECT b.window_kind AS "windowKind", b.window_from AS "from", b.window_to AS "to", {Owner("b")},
+                       b.opening_mrr AS "openingMrr", b.new_mrr AS "new", b.expansion, b.contraction, b.churn, b.reactivation,
+                       b.transfer_in AS "transferIn", b.transfer_out AS "transferOut", b.closing_mrr AS "closingMrr",
+                       b.accounts_churned AS "accountsChurned"
+                FROM {ledger}.rm_bridge b WHERE b.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
+            CREATE OR REPLACE VIEW {reporting}.churn_reasons AS
+                SELECT r.window_kind AS "windowKind", r.window_from AS "from", r.window_to AS "to", {Owner("r")},
+                       r.reason, r.mrr_lost AS "mrrLost", r.accounts,
+                       r.mrr_lost / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS share,
+                       SUM(r.mrr_lost) OVER (w ORDER BY r.mrr_lost DESC, r.reason ROWS UNBOUNDED PRECEDING) / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS "cumulativeShare"
+                FROM {ledger}.rm_churn_reasons r WHERE r.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)}
+                WINDOW w AS (PARTITION BY r.window_kind, r.window_from, r.owner_key);
+            DO $$ BEGIN
+                IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BiRole}') THEN CREATE ROLE {BiRole} NOLOGIN; END IF;
+            EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'cannot create role {BiRole}; create it and grant it the {reporting} schema';
+            END $$;
+            DO $$ BEGIN
+                GRANT USAGE ON SCHEMA {reporting} TO {BiRole};
+                GRANT SELECT ON ALL TABLES IN SCHEMA {reporting} TO {BiRole};
+            EXCEPTION WHEN undefined_object THEN RAISE NOTICE 'role {BiRole} does not exist';
+            END $$;
+            """, ct);
     }
 
     private static async Task Exec(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, CancellationToken ct)
