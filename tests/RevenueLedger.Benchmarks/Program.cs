@@ -6,6 +6,8 @@ using Microsoft.Data.Sqlite;
 // Each figure is measured against a baseline taken in the same run on the same machine. The baseline uses the
 // store's connection settings (WAL, synchronous=FULL, cache_size=-RevenueLedger.EventStore.Sqlite.SqliteEventStore.CacheKiB).
 if (args.Length == 2 && args[0] == "report-phases") return await ReportPhases.RunAsync(args[1]);
+if (args.Length == 2 && args[0] == "postgres-copy") return await PostgresBaselines.CopyAsync(args[1]);
+if (args.Length == 2 && args[0] == "postgres-read") return await PostgresBaselines.ReadAsync(args[1]);
 if (args.Length < 2 || args[0] != "sqlite-import")
 {
     Console.Error.WriteLine("usage: RevenueLedger.Benchmarks sqlite-import LEDGER_DB  (the store that `ledger import` just filled)");
