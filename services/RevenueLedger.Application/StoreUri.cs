@@ -44,9 +44,11 @@ public sealed record StoreUri(string Scheme, string Target)
         return await SqliteEventStore.OpenAsync(Target, time, create: !mustExist, ct);
     }
 
-    /// <summary>The read models kept next to this log, or null where none are kept (the embedded SQLite store replays).</summary>
-    public async Task<Projections.IReadModelStore?> OpenReadModelsAsync(CancellationToken ct = default) =>
-        Scheme == "postgres" ? await Projections.PostgresReadModelStore.OpenAsync(Target, ct) : null;
+    /// <summary>The read models kept next to this log (in the same database or file; the log must exist).</summary>
+    public async Task<Projections.IReadModelStore> OpenReadModelsAsync(CancellationToken ct = default) =>
+        Scheme == "postgres"
+            ? await Projections.PostgresReadModelStore.OpenAsync(Target, ct)
+            : await Projections.SqliteReadModelStore.OpenAsync(Target, ct);
 
     private static bool ValidConnectionString(string s)
     {

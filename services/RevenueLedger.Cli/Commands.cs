@@ -123,6 +123,13 @@ internal static class ReportCommand
             long position;
             IReadOnlyList<WindowReport> reports;
             await using var readModels = p.GetValue(asOf) is null ? await uri.OpenReadModelsAsync(ct) : null;
+            if (readModels is not null && uri.Scheme == "sqlite")
+            {
+                // Embedded, nothing else keeps the read models current: once `ledger project` created them, catch
+                // them up (usually a few events) before answering from them.
+                int generation = await readModels.CurrentGenerationAsync(ct);
+                if (await readModels.CheckpointAsync(generation, ct) > 0) await new Projector(events, readModels, generation).CatchUpAsync(ct);
+            }
             if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct) is { } fromReadModels)
             {
                 (position, reports) = fromReadModels;
@@ -191,9 +198,8 @@ internal static class ProjectCommand
         cmd.SetAction(async (p, ct) =>
         {
             var uri = StoreUri.Parse(p.GetValue(store));
-            await using var readModels = await uri.OpenReadModelsAsync(ct)
-                ?? throw new LedgerUsageException($"{uri.Scheme}: stores keep no read models (reports replay the log); use a postgres: store");
             await using var events = await uri.OpenAsync(mustExist: true, ct: ct);
+            await using var readModels = await uri.OpenReadModelsAsync(ct);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             if (p.GetValue(rebuild))
             {

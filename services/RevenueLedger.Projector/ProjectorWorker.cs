@@ -13,7 +13,7 @@ public static class ProjectorWorker
 {
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
-        var store = new Option<string>("--store") { Description = "Store URI (postgres:CONNECTION-STRING)", Required = true };
+        var store = new Option<string>("--store") { Description = "Store URI (postgres:CONNECTION-STRING or sqlite:PATH)", Required = true };
         var poll = new Option<double>("--poll") { Description = "Seconds between checks for new events when caught up", DefaultValueFactory = _ => 1.0 };
         var once = new Option<bool>("--once") { Description = "Catch up once and exit" };
         var step = new Option<int>("--step-events") { Description = "Most events folded per committed step", DefaultValueFactory = _ => 1_000_000 };
@@ -21,8 +21,8 @@ public static class ProjectorWorker
         root.SetAction(async (p, ct) =>
         {
             var uri = StoreUri.Parse(p.GetValue(store));
-            await using var readModels = await uri.OpenReadModelsAsync(ct) ?? throw new LedgerUsageException($"{uri.Scheme}: stores keep no read models");
             await using var log = await uri.OpenAsync(mustExist: false, ct: ct);
+            await using var readModels = await uri.OpenReadModelsAsync(ct);
             int generation = await readModels.CurrentGenerationAsync(ct);
             var projector = new RevenueLedger.Application.Projections.Projector(log, readModels, generation, p.GetValue(step));
             await stdout.WriteLineAsync($"projector: generation {generation}, store {uri}");

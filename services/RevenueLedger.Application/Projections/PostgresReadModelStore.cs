@@ -287,16 +287,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
             while (await r.ReadAsync(ct))
                 At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), r.GetDecimal(4), r.GetInt32(5)));
 
-        var order = Comparer<OwnerGroup>.Create(OwnerGroup.Compare);
-        return windows.Select(kv =>
-        {
-            var churn = kv.Value.Churn.OrderByDescending(c => c.MrrLost).ThenBy(c => c.Reason, StringComparer.Ordinal).ToList();
-            return new WindowReport(new Window(kv.Key, kv.Value.To),
-                kv.Value.Nrr.OrderBy(n => n.Owner, order).ToList(),
-                kv.Value.Bridge.OrderBy(b => b.Owner, order).ToList(),
-                churn.Where(c => c.Owner.IsAll).ToList(),
-                churn.Where(c => !c.Owner.IsAll).OrderBy(c => c.Owner, order).ToList());
-        }).ToList();
+        return ReadModelReports.Assemble(windows.Select(kv => (new Window(kv.Key, kv.Value.To), kv.Value.Nrr, kv.Value.Bridge, kv.Value.Churn)));
 
         NpgsqlCommand Query(string sql)
         {

@@ -30,6 +30,21 @@ public static class ReadModelReports
         return (position, (await Histories()).Report(windows, byOwner));
     }
 
+    /// <summary>Stored rows back into reports, in the order <see cref="Reports.Compute"/> gives them.</summary>
+    public static IReadOnlyList<WindowReport> Assemble(IEnumerable<(Window Window, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn)> windows)
+    {
+        var order = Comparer<OwnerGroup>.Create(OwnerGroup.Compare);
+        return windows.Select(w =>
+        {
+            var churn = w.Churn.OrderByDescending(c => c.MrrLost).ThenBy(c => c.Reason, StringComparer.Ordinal).ToList();
+            return new WindowReport(w.Window,
+                w.Nrr.OrderBy(n => n.Owner, order).ToList(),
+                w.Bridge.OrderBy(b => b.Owner, order).ToList(),
+                churn.Where(c => c.Owner.IsAll).ToList(),
+                churn.Where(c => !c.Owner.IsAll).OrderBy(c => c.Owner, order).ToList());
+        }).ToList();
+    }
+
     private static WindowReport CompanyOnly(WindowReport r) =>
         new(r.Window, r.Nrr.Where(n => n.Owner.IsAll).ToList(), r.Bridge.Where(b => b.Owner.IsAll).ToList(), r.ChurnReasons, []);
 }

@@ -1,0 +1,214 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+
+namespace RevenueLedger.Application.Projections;
+
+/// <summary>
+/// Read models in the embedded SQLite file, next to the log: the same engine and the same guarantees as PostgreSQL
+/// (rows and checkpoint in one transaction, compare-and-swap). Money is stored as exact decimal text.
+/// </summary>
+public sealed class SqliteReadModelStore : IReadModelStore
+{
+    private readonly string _connectionString;
+
+    private SqliteReadModelStore(string connectionString) => _connectionString = connectionString;
+
+    public static async Task<SqliteReadModelStore> OpenAsync(string path, CancellationToken ct = default)
+    {
+        var store = new SqliteReadModelStore(new SqliteConnectionStringBuilder { DataSource = path, Mode = SqliteOpenMode.ReadWrite, DefaultTimeout = 120 }.ToString());
+        await using var c = await store.OpenAsync(ct);
+        using var tx = c.BeginTransaction();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            CREATE TABLE IF NOT EXISTS rm_current (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
+            INSERT OR IGNORE INTO rm_current (id, generation) VALUES (1, 1);
+            CREATE TABLE IF NOT EXISTS rm_checkpoint (generation INTEGER PRIMARY KEY, position INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS rm_nrr (
+                generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
+                opening_mrr TEXT NOT NULL, expansion TEXT NOT NULL, contraction TEXT NOT NULL, churn TEXT NOT NULL, reactivation TEXT NOT NULL,
+                closing_mrr TEXT NOT NULL, accounts_opening INTEGER NOT NULL, accounts_retained INTEGER NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+            CREATE TABLE IF NOT EXISTS rm_bridge (
+                generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
+                opening_mrr TEXT NOT NULL, new_mrr TEXT NOT NULL, expansion TEXT NOT NULL, contraction TEXT NOT NULL, churn TEXT NOT NULL,
+                reactivation TEXT NOT NULL, transfer_in TEXT NOT NULL, transfer_out TEXT NOT NULL, closing_mrr TEXT NOT NULL, accounts_churned INTEGER NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+            CREATE TABLE IF NOT EXISTS rm_churn_reasons (
+                generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
+                reason TEXT NOT NULL, mrr_lost TEXT NOT NULL, accounts INTEGER NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason));
+            CREATE TABLE IF NOT EXISTS rm_account_history (generation INTEGER NOT NULL, account_id TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (generation, account_id));
+            """;
+        await cmd.ExecuteNonQueryAsync(ct);
+        tx.Commit();
+        return store;
+    }
+
+    private async Task<SqliteConnection> OpenAsync(CancellationToken ct)
+    {
+        var c = new SqliteConnection(_connectionString);
+        await c.OpenAsync(ct);
+        return c;
+    }
+
+    private static string OwnerKey(OwnerGroup g) => g.IsAll ? "*" : g.Id ?? "";
+
+    private static OwnerGroup Owner(string key) => key == "*" ? OwnerGroup.All : OwnerGroup.Of(key.Length == 0 ? null : key);
+
+    private static decimal Dec(SqliteDataReader r, int i) => decimal.Parse(r.GetString(i), NumberStyles.Number, CultureInfo.InvariantCulture);
+
+    private static DateOnly Day(SqliteDataReader r, int i) => DateOnly.ParseExact(r.GetString(i), "yyyy-MM-dd", CultureInfo.InvariantCulture);
+
+    public async Task<int> CurrentGenerationAsync(CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT generation FROM rm_current WHERE id = 1";
+        return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<long> CheckpointAsync(int generation, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT position FROM rm_checkpoint WHERE generation = $g";
+        cmd.Parameters.AddWithValue("$g", generation);
+        return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
+    }
+
+    public async Task<bool> CommitAsync(int generation, long expectedCheckpoint, ProjectionChanges changes, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var tx = c.BeginTransaction(deferred: false); // the write lock first: the compare-and-swap below is then atomic
+        SqliteCommand Cmd(string sql)
+        {
+            var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
+            cmd.CommandText = sql;
+            return cmd;
+        }
+        using (var cas = Cmd("INSERT OR IGNORE INTO rm_checkpoint (generation, position) VALUES ($g, 0); UPDATE rm_checkpoint SET position = $to WHERE generation = $g AND position = $from; SELECT changes();"))
+        {
+            cas.Parameters.AddWithValue("$g", generation);
+            cas.Parameters.AddWithValue("$from", expectedCheckpoint);
+            cas.Parameters.AddWithValue("$to", changes.Position);
+            if ((long)(await cas.ExecuteScalarAsync(ct))! != 1) return false; // rolled back on dispose
+        }
+        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons" })
+        {
+            using var delete = Cmd($"DELETE FROM {table} WHERE generation = $g AND window_kind = $k AND window_from = $f");
+            delete.Parameters.AddWithValue("$g", generation);
+            var k = delete.Parameters.Add("$k", SqliteType.Text);
+            var f = delete.Parameters.Add("$f", SqliteType.Text);
+            foreach (var (key, _) in changes.Windows)
+            {
+                k.Value = WindowKey.KindName(key.Kind);
+                f.Value = Dates.Format(key.From);
+                delete.ExecuteNonQuery();
+            }
+        }
+        using (var nrr = Cmd("INSERT INTO rm_nrr VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8)"))
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.Nrr)
+                    Row(nrr, generation, key, r.Owner, r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr, r.AccountsOpening, r.AccountsRetained);
+        using (var bridge = Cmd("INSERT INTO rm_bridge VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.Bridge)
+                    Row(bridge, generation, key, r.Owner, r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr, r.AccountsChurned);
+        using (var churn = Cmd("INSERT INTO rm_churn_reasons VALUES ($g, $k, $f, $t, $o, $1, $2, $3)"))
+            foreach (var (key, report) in changes.Windows)
+                foreach (var r in report.ChurnReasons.Concat(report.ChurnReasonsByOwner))
+                    Row(churn, generation, key, r.Owner, r.Reason, r.MrrLost, r.Accounts);
+        using (var history = Cmd("INSERT OR REPLACE INTO rm_account_history VALUES ($g, $a, $d)"))
+        {
+            history.Parameters.AddWithValue("$g", generation);
+            var a = history.Parameters.Add("$a", SqliteType.Text);
+            var d = history.Parameters.Add("$d", SqliteType.Blob);
+            foreach (var account in changes.Accounts)
+            {
+                a.Value = account.AccountId;
+                d.Value = account.ToBytes();
+                history.ExecuteNonQuery();
+            }
+        }
+        tx.Commit();
+        return true;
+    }
+
+    /// <summary>Binds a window row: the key columns, then the values (money as exact text) in column order.</summary>
+    private static void Row(SqliteCommand cmd, int generation, WindowKey key, OwnerGroup owner, params object[] values)
+    {
+        cmd.Parameters.Clear();
+        cmd.Parameters.AddWithValue("$g", generation);
+        cmd.Parameters.AddWithValue("$k", WindowKey.KindName(key.Kind));
+        cmd.Parameters.AddWithValue("$f", Dates.Format(key.From));
+        cmd.Parameters.AddWithValue("$t", Dates.Format(key.To));
+        cmd.Parameters.AddWithValue("$o", OwnerKey(owner));
+        for (int i = 0; i < values.Length; i++)
+            cmd.Parameters.AddWithValue($"${i + 1}", values[i] is decimal m ? Money.Format(m) : values[i]);
+        cmd.ExecuteNonQuery();
+    }
+
+    public async Task SwitchAsync(int generation, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var tx = c.BeginTransaction(deferred: false);
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = """
+            UPDATE rm_current SET generation = $g WHERE id = 1;
+            DELETE FROM rm_nrr WHERE generation < $g; DELETE FROM rm_bridge WHERE generation < $g;
+            DELETE FROM rm_churn_reasons WHERE generation < $g; DELETE FROM rm_account_history WHERE generation < $g;
+            DELETE FROM rm_checkpoint WHERE generation < $g;
+            """;
+        cmd.Parameters.AddWithValue("$g", generation);
+        await cmd.ExecuteNonQueryAsync(ct);
+        tx.Commit();
+    }
+
+    public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
+    {
+        var windows = new SortedDictionary<DateOnly, (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn)>();
+        (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn) At(DateOnly f, DateOnly t) =>
+            windows.TryGetValue(f, out var w) ? w : windows[f] = (t, [], [], []);
+        foreach (var w in Window.Calendar(kind, from, to)) At(w.From, w.To);
+        await using var c = await OpenAsync(ct);
+        SqliteDataReader Query(string columns, string table)
+        {
+            var cmd = c.CreateCommand();
+            cmd.CommandText = $"SELECT window_from, window_to, owner_key, {columns} FROM {table} WHERE generation = $g AND window_kind = $k AND window_from >= $from AND window_from < $to";
+            cmd.Parameters.AddWithValue("$g", generation);
+            cmd.Parameters.AddWithValue("$k", WindowKey.KindName(kind));
+            cmd.Parameters.AddWithValue("$from", Dates.Format(from));
+            cmd.Parameters.AddWithValue("$to", Dates.Format(to));
+            return cmd.ExecuteReader();
+        }
+        using (var r = Query("opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained", "rm_nrr"))
+            while (r.Read())
+                At(Day(r, 0), Day(r, 1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), r.GetInt32(9), r.GetInt32(10)));
+        using (var r = Query("opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned", "rm_bridge"))
+            while (r.Read())
+                At(Day(r, 0), Day(r, 1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), Dec(r, 9), Dec(r, 10), Dec(r, 11), r.GetInt32(12)));
+        using (var r = Query("reason, mrr_lost, accounts", "rm_churn_reasons"))
+            while (r.Read())
+                At(Day(r, 0), Day(r, 1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), Dec(r, 4), r.GetInt32(5)));
+        return ReadModelReports.Assemble(windows.Select(kv => (new Window(kv.Key, kv.Value.To), kv.Value.Nrr, kv.Value.Bridge, kv.Value.Churn)));
+    }
+
+    public async Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default)
+    {
+        var result = new List<AccountHistory>();
+        await using var c = await OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT data FROM rm_account_history WHERE generation = $g ORDER BY account_id";
+        cmd.Parameters.AddWithValue("$g", generation);
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result.Add(AccountHistory.FromBytes((byte[])r.GetValue(0)));
+        return result;
+    }
+
+    public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+}
