@@ -99,14 +99,17 @@ public sealed class ReadModelTests : IAsyncLifetime
         var checkpoints = new List<long>();
         for (int kill = 0; kill < 10; kill++)
         {
-            using var p = StartProjector("--once", "--step-events", "15000");
-            await Task.Delay(rng.Next(1000, 4000));
-            if (!p.HasExited) p.Kill(entireProcessTree: true); // SIGKILL: no chance to tidy up
+            // Small steps: many commits, so the kills land between and inside them.
+            using var p = StartProjector("--once", "--step-events", "3000");
+            await Task.Delay(rng.Next(500, 2500));
+            Assert.False(p.HasExited, "the catch-up finished before this kill; it must be killed mid-way");
+            p.Kill(entireProcessTree: true); // SIGKILL: no chance to tidy up
             await p.WaitForExitAsync();
             checkpoints.Add(await _readModels.CheckpointAsync(1));
         }
+        Assert.True(checkpoints.Last() < head, "all ten kills happened during the catch-up");
         Assert.True(checkpoints.Distinct().Count() > 3, $"kills should land at different points of the catch-up: {string.Join(",", checkpoints)}");
-        using (var last = StartProjector("--once", "--step-events", "15000"))
+        using (var last = StartProjector("--once", "--step-events", "3000"))
         {
             await last.WaitForExitAsync();
             Assert.Equal(0, last.ExitCode);
