@@ -195,6 +195,35 @@ public abstract class EventStoreContract
     }
 
     [Fact]
+    public async Task A_reader_following_the_log_never_skips_an_event_that_commits_late()
+    {
+        const int writers = 8, appendsEach = 20;
+        var stores = new List<IEventStore>();
+        for (int i = 0; i < writers; i++) stores.Add(await OpenStoreAsync());
+        await using var reader = await OpenStoreAsync();
+        var writing = Task.WhenAll(stores.Select((store, w) => Task.Run(async () =>
+        {
+            for (int i = 0; i < appendsEach; i++)
+                await store.AppendAsync([new StreamAppend($"w{w}-{i}", 0, [Start($"w{w}-{i}"), Expand($"w{w}-{i}")])]);
+        })));
+        // A subscriber polls from the last position it saw: if N+1 were ever visible before N, it would skip N.
+        long last = 0;
+        while (true)
+        {
+            bool done = writing.IsCompleted;
+            await foreach (var e in reader.ReadAllAsync(last + 1))
+            {
+                Assert.Equal(last + 1, e.Position);
+                last = e.Position;
+            }
+            if (done) break;
+        }
+        await writing;
+        Assert.Equal(writers * appendsEach * 2, last);
+        foreach (var s in stores) await s.DisposeAsync();
+    }
+
+    [Fact]
     public async Task Concurrent_appenders_lose_nothing_and_leave_no_gap()
     {
         const int writers = 8, appendsEach = 25;
