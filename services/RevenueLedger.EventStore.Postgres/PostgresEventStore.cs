@@ -259,11 +259,8 @@ public sealed class PostgresEventStore : IEventStore
         while (await r.ReadAsync(ct)) yield return ReadEvent(r);
     }
 
-    public async IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
-    {
-        await foreach (var batch in ReadRawAsync(fromPosition, toPosition, null, ct))
-            foreach (var e in batch.Parse()) yield return e;
-    }
+    public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) =>
+        RawEventBatch.ParseAllAsync(ReadRawAsync(fromPosition, toPosition, null, ct), ct);
 
     public async IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
@@ -274,7 +271,8 @@ public sealed class PostgresEventStore : IEventStore
         cmd.Parameters.AddWithValue("to", toPosition ?? long.MaxValue);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var batch = new RawEventBatch();
-        while (await r.ReadAsync(ct))
+        // Rows are consumed synchronously: the data arrive in large buffers, and an await per row costs more than it saves.
+        while (r.Read())
         {
             batch.Add(r.GetInt64(0), System.Text.Encoding.UTF8.GetBytes(r.GetString(1)), System.Text.Encoding.UTF8.GetBytes(r.GetString(2)));
             if (batch.IsFull)

@@ -280,17 +280,8 @@ public sealed class SqliteEventStore : IEventStore
         }
     }
 
-    public async IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
-    {
-        // Rows are read here while the previous batch is parsed on another core.
-        var parsing = Task.FromResult(Array.Empty<PositionedEvent>());
-        await foreach (var batch in ReadRawAsync(fromPosition, toPosition, null, ct))
-        {
-            foreach (var e in await parsing) yield return e;
-            parsing = Task.Run(batch.Parse, ct);
-        }
-        foreach (var e in await parsing) yield return e;
-    }
+    public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) =>
+        RawEventBatch.ParseAllAsync(ReadRawAsync(fromPosition, toPosition, null, ct), ct);
 
     public async IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, [EnumeratorCancellation] CancellationToken ct = default)
     {

@@ -109,6 +109,18 @@ public sealed class RawEventBatch
         _used = need;
     }
 
+    /// <summary>Parses batches as they are read, each on another core while the next one is read.</summary>
+    public static async IAsyncEnumerable<PositionedEvent> ParseAllAsync(IAsyncEnumerable<RawEventBatch> batches, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        var parsing = Task.FromResult(Array.Empty<PositionedEvent>());
+        await foreach (var batch in batches.WithCancellation(ct))
+        {
+            foreach (var e in await parsing) yield return e;
+            parsing = Task.Run(batch.Parse, ct);
+        }
+        foreach (var e in await parsing) yield return e;
+    }
+
     public PositionedEvent[] Parse()
     {
         var result = new PositionedEvent[Count];

@@ -10,7 +10,7 @@ namespace RevenueLedger.Projector.Tests;
 public class ProjectionTests
 {
     private static List<PositionedEvent> Book(int seed) =>
-        BookGenerator.Generate(new BookOptions(Accounts: 200, Owners: 6, Start: new DateOnly(2022, 1, 1), Months: 30, seed, Intensity: 2.5))
+        BookGenerator.Generate(new BookOptions(Accounts: 600, Owners: 6, Start: new DateOnly(2022, 1, 1), Months: 30, seed, Intensity: 2.5))
             .Select((e, i) => new PositionedEvent(i + 1, e)).ToList();
 
     private static string Json(WindowReport r) => ReportFormats.ToJson(0, [r]);
@@ -25,6 +25,7 @@ public class ProjectionTests
         var rng = new Random(seed);
         var projection = new Projection();
         var reported = new Dictionary<WindowKey, WindowReport>();
+        // 600 accounts: a catch-up step sums them on every core and merges (with 2+ cores), the others take out and put back.
         for (int i = 0; i < events.Count;)
         {
             int n = rng.Next(1, rng.NextDouble() < 0.2 ? 2_000 : 40);

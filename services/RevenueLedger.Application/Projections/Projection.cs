@@ -104,13 +104,23 @@ public sealed class Projection
             foreach (var key in newWindows) _windows[key] = new WindowTotals(key.Window);
             var keys = _windows.Keys.ToArray();
             var histories = _histories.Values.ToArray();
-            var totals = new WindowTotals[keys.Length];
-            Parallel.For(0, keys.Length, i =>
+            // Each core sums a share of the accounts into its own totals, sweeping each kind's consecutive windows;
+            // the shares are then merged.
+            int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, histories.Length / 256));
+            var partial = new WindowTotals[parts][];
+            Parallel.For(0, parts, part =>
             {
-                totals[i] = new WindowTotals(keys[i].Window);
-                foreach (var h in histories) totals[i].Add(h);
+                var mine = keys.Select(k => new WindowTotals(k.Window)).ToArray();
+                var share = histories.Where((_, i) => i % parts == part).ToList();
+                foreach (var kind in Kinds)
+                    WindowTotals.AddToConsecutive(mine.Where((_, i) => keys[i].Kind == kind).ToList(), share);
+                partial[part] = mine;
             });
-            for (int i = 0; i < keys.Length; i++) _windows[keys[i]] = totals[i];
+            for (int i = 0; i < keys.Length; i++)
+            {
+                for (int part = 1; part < parts; part++) partial[0][i].Merge(partial[part][i]);
+                _windows[keys[i]] = partial[0][i];
+            }
             changedWindows.UnionWith(keys);
         }
         else

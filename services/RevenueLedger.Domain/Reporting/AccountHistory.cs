@@ -116,16 +116,11 @@ public sealed class AccountHistory
         return i >= 0 ? i : ~i - 1;
     }
 
-    /// <summary>Index of the first movement on or after d.</summary>
+    /// <summary>Index of the first movement on or after d (movements and change days share their index).</summary>
     public int FirstMovementFrom(DateOnly d)
     {
-        int lo = 0, hi = Movements.Count;
-        while (lo < hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (Movements[mid].Day < d) lo = mid + 1; else hi = mid;
-        }
-        return lo;
+        int i = Array.BinarySearch(_changeDays, d);
+        return i >= 0 ? i : ~i;
     }
 
     /// <summary>

@@ -69,11 +69,18 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
 
     public Window Window => window;
 
-    public void Add(AccountHistory account, int sign = 1)
+    public void Add(AccountHistory account, int sign = 1) =>
+        Add(account, account.FirstMovementFrom(window.From), account.FirstMovementFrom(window.To), sign);
+
+    /// <summary>
+    /// The same, given the account's movements in this window as indexes [first, end): MRR at the window's edges
+    /// follows from them (a sweep over consecutive windows finds them without searching).
+    /// </summary>
+    public void Add(AccountHistory account, int first, int end, int sign)
     {
         var (from, to) = (window.From, window.To);
-        decimal opening = account.MrrAt(from), closing = account.MrrAt(to);
-        int first = account.FirstMovementFrom(from), end = account.FirstMovementFrom(to);
+        decimal opening = first > 0 ? account.Movements[first - 1].After : 0;
+        decimal closing = end > 0 ? account.Movements[end - 1].After : 0;
         if (opening == 0 && closing == 0 && first == end) return;
 
         // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
@@ -97,6 +104,35 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
             {
                 AddChurn(Get(_churn, (OwnerGroup.All, share.Reason)), share, m, sign);
                 if (byOwner) AddChurn(Get(_churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m, sign);
+            }
+        }
+    }
+
+    /// <summary>Adds another set of sums for the same window (parts of the accounts summed apart, e.g. on several cores).</summary>
+    public void Merge(WindowTotals other)
+    {
+        if (other.Window != window) throw new ArgumentException($"cannot merge {other.Window} into {window}", nameof(other));
+        foreach (var (g, o) in other._nrr) Get(_nrr, g).AddAll(o);
+        foreach (var (g, o) in other._bridge) Get(_bridge, g).AddAll(o);
+        foreach (var (k, o) in other._churn) { var c = Get(_churn, k); c.Mrr += o.Mrr; c.Accounts += o.Accounts; }
+    }
+
+    /// <summary>
+    /// Adds every account to consecutive windows (each one's end the next one's start) in one pass over its
+    /// movements, instead of searching them once per window.
+    /// </summary>
+    public static void AddToConsecutive(IReadOnlyList<WindowTotals> windows, IEnumerable<AccountHistory> accounts)
+    {
+        if (windows.Count == 0) return;
+        foreach (var account in accounts)
+        {
+            int first = account.FirstMovementFrom(windows[0].Window.From);
+            foreach (var totals in windows)
+            {
+                int end = first;
+                while (end < account.Movements.Count && account.Movements[end].Day < totals.Window.To) end++;
+                totals.Add(account, first, end, 1);
+                first = end;
             }
         }
     }
@@ -167,6 +203,11 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
         public decimal New, Expansion, Contraction, Churn, Reactivation;
         public int Churned;
 
+        protected void AddSums(MovementSums o)
+        {
+            New += o.New; Expansion += o.Expansion; Contraction += o.Contraction; Churn += o.Churn; Reactivation += o.Reactivation; Churned += o.Churned;
+        }
+
         public void Add(in Movement m, int sign)
         {
             switch (m.Kind)
@@ -186,6 +227,12 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
         public int Accounts, Retained;
 
         public NrrRow ToRow(OwnerGroup g) => new(g, Opening, Expansion, Contraction, Churn, Reactivation, Closing, Accounts, Retained);
+
+        public void AddAll(NrrAcc o)
+        {
+            AddSums(o);
+            Opening += o.Opening; Closing += o.Closing; Accounts += o.Accounts; Retained += o.Retained;
+        }
     }
 
     private sealed class BridgeAcc : MovementSums
@@ -193,6 +240,12 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
         public decimal Opening, Closing, TransferIn, TransferOut;
 
         public BridgeRow ToRow(OwnerGroup g) => new(g, Opening, New, Expansion, Contraction, Churn, Reactivation, TransferIn, TransferOut, Closing, Churned);
+
+        public void AddAll(BridgeAcc o)
+        {
+            AddSums(o);
+            Opening += o.Opening; Closing += o.Closing; TransferIn += o.TransferIn; TransferOut += o.TransferOut;
+        }
     }
 
     private sealed class ChurnAcc
