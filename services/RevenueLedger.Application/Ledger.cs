@@ -61,7 +61,8 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             try
             {
                 await SyncCacheAsync(ct);
-                var decided = await DecideAsync(items, inFlight: null, ct);
+                // First try without looking every eventId up; if the store finds one already there, try again looking all up.
+                var decided = await DecideAsync(items, inFlight: null, lookUpAll: attempt > 1, ct);
                 if (atomic && decided.Failed is not null) return new BatchResult(false, decided.Results, decided.Failed);
                 var (result, appended) = await CommitAsync(decided, ct);
                 if (AfterCommit(decided, appended))
@@ -96,7 +97,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             await SyncCacheAsync(ct);
             await foreach (var items in chunks.WithCancellation(ct))
             {
-                var next = await DecideAsync(items, inFlight?.Decided, ct);
+                var next = await DecideAsync(items, inFlight?.Decided, lookUpAll: false, ct);
                 // The next chunk's decisions build on this one's account states before they are stored.
                 foreach (var (account, state) in next.Working) _accounts[account] = state;
                 bool valid = true;
@@ -206,12 +207,24 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
 
         /// <summary>The chunk decided just before this one, still being stored when this one was decided; dropped once committed.</summary>
         public Decided? Previous { get; set; }
+
+        /// <summary>Every eventId was looked up before deciding, so a stored one found by the store is a plain duplicate.</summary>
+        public bool LookedUpAll { get; init; }
     }
 
-    private async Task<Decided> DecideAsync(IReadOnlyList<ParseResult> items, Decided? inFlight, CancellationToken ct)
+    /// <summary>
+    /// Decides a batch against the cached account states. Without <paramref name="lookUpAll"/>, only eventIds of
+    /// this batch and the one in flight are known: each refusal is then checked against the store (a resubmitted
+    /// event is a duplicate, not a rejection), and acceptances go to the store with <see cref="IEventStore.AppendNewAsync"/>,
+    /// which fails if any of them was stored before, so the batch is decided again with every id looked up.
+    /// Looking up only the rare refusals saves a lookup per event on the common path.
+    /// </summary>
+    private async Task<Decided> DecideAsync(IReadOnlyList<ParseResult> items, Decided? inFlight, bool lookUpAll, CancellationToken ct)
     {
         var events = items.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
-        var stored = await store.FindEventsAsync(events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
+        var stored = lookUpAll
+            ? await store.FindEventsAsync(events.Select(e => e.EventId).Distinct(StringComparer.Ordinal).ToList(), ct)
+            : new Dictionary<string, RecordedEvent>();
         await LoadAccountsAsync(events.Select(e => e.AccountId), inFlight, ct);
 
         var results = new SubmissionResult[items.Count];
@@ -220,14 +233,12 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(StringComparer.Ordinal);
         var duplicateOfPending = new List<(int Item, int Of)>();
         var working = new Dictionary<string, AccountState>(StringComparer.Ordinal);
-        int? failed = null;
 
         for (int i = 0; i < items.Count; i++)
         {
             if (items[i].Error is { } invalid)
             {
                 results[i] = new SubmissionResult(Outcome.Invalid, null, null, invalid);
-                failed ??= i;
                 continue;
             }
             var e = items[i].Event!;
@@ -259,14 +270,35 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 case Decision.Refuse refuse:
                     results[i] = new SubmissionResult(refuse.Error.Outcome, e.EventId, null, refuse.Error);
                     working[e.AccountId] = state;
-                    failed ??= i;
                     break;
             }
         }
+
+        if (!lookUpAll)
+        {
+            // A rejection may really be a resubmission of a stored event: duplicate or conflict take precedence.
+            var rejected = Enumerable.Range(0, items.Count).Where(i => results[i].Outcome == Outcome.Rejected).ToList();
+            var found = rejected.Count == 0 ? new Dictionary<string, RecordedEvent>()
+                : await store.FindEventsAsync(rejected.Select(i => items[i].Event!.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
+            foreach (var i in rejected)
+            {
+                var e = items[i].Event!;
+                if (!found.TryGetValue(e.EventId, out var s)) continue;
+                results[i] = AccountDecider.Decide(new SubmitEvent(e, s.AsExisting()), AccountState.Initial(e.AccountId)) switch
+                {
+                    Decision.AlreadyStored already => new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position, null),
+                    Decision.Refuse conflict => new SubmissionResult(conflict.Error.Outcome, e.EventId, null, conflict.Error),
+                    _ => results[i],
+                };
+            }
+        }
+        int? failed = Enumerable.Range(0, items.Count).Cast<int?>()
+            .FirstOrDefault(i => results[i!.Value].Outcome is not (Outcome.Accepted or Outcome.Duplicate));
         return new Decided(results, failed, appendOrder, initialVersions, pending, duplicateOfPending, working)
         {
             Previous = inFlight,
             AtHead = inFlight is null ? _cacheHead : -1,
+            LookedUpAll = lookUpAll,
         };
     }
 
@@ -295,7 +327,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 }
                 nextVersion[accountId]++;
             }
-            appended = await store.AppendAsync(appends, ct);
+            appended = d.LookedUpAll ? await store.AppendAsync(appends, ct) : await store.AppendNewAsync(appends, ct);
             int k = 0;
             foreach (var item in runs.SelectMany(r => r))
             {

@@ -93,20 +93,28 @@ public sealed class PostgresEventStore : IEventStore
         await cmd.ExecuteNonQueryAsync(ct);
     }
 
-    public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => AppendAsync(appends, idempotent: true, ct);
+
+    public Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => AppendAsync(appends, idempotent: false, ct);
+
+    private async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, bool idempotent, CancellationToken ct)
     {
         await _appendGate.WaitAsync(ct);
         try
         {
             try
             {
-                return await AppendAsync(appends, checkDuplicates: false, ct);
+                return await AppendOnceAsync(appends, checkDuplicates: false, ct);
             }
-            catch (Exception ex) when (ex is WrongExpectedVersionException || IsEventIdViolation(ex))
+            catch (PostgresException ex) when (!idempotent && IsEventIdViolation(ex))
+            {
+                throw new EventIdConflictException(ex.Detail ?? "?", 0);
+            }
+            catch (Exception ex) when (idempotent && (ex is WrongExpectedVersionException || IsEventIdViolation(ex)))
             {
                 // The fast path assumes no eventId is stored yet; redo it looking every id up, so duplicates are
                 // skipped and real conflicts still throw.
-                return await AppendAsync(appends, checkDuplicates: true, ct);
+                return await AppendOnceAsync(appends, checkDuplicates: true, ct);
             }
         }
         finally
@@ -118,7 +126,7 @@ public sealed class PostgresEventStore : IEventStore
     private static bool IsEventIdViolation(Exception ex) =>
         ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ux_events_event_id" };
 
-    private async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, bool checkDuplicates, CancellationToken ct)
+    private async Task<AppendResult> AppendOnceAsync(IReadOnlyList<StreamAppend> appends, bool checkDuplicates, CancellationToken ct)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);

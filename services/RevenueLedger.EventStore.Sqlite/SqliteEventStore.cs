@@ -104,7 +104,11 @@ public sealed class SqliteEventStore : IEventStore
         return c;
     }
 
-    public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default)
+    public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => AppendAsync(appends, idempotent: true, ct);
+
+    public Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => AppendAsync(appends, idempotent: false, ct);
+
+    private async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, bool idempotent, CancellationToken ct)
     {
         await using var c = await OpenConnectionAsync(ct);
         lock (_appendLock)
@@ -113,14 +117,29 @@ public sealed class SqliteEventStore : IEventStore
             {
                 return Append(c, appends, checkDuplicates: false);
             }
-            catch (Exception ex) when (ex is WrongExpectedVersionException
-                || (ex is SqliteException { SqliteErrorCode: 19 } sql && sql.Message.Contains("events.event_id", StringComparison.Ordinal)))
+            catch (SqliteException ex) when (!idempotent && IsEventIdViolation(ex))
+            {
+                throw new EventIdConflictException(FirstStoredId(c, appends), 0);
+            }
+            catch (Exception ex) when (idempotent && (ex is WrongExpectedVersionException || (ex is SqliteException sql && IsEventIdViolation(sql))))
             {
                 // The fast path assumes no eventId is stored yet. A stored one (a retried submission) can show up as either
                 // error, so redo the append looking every id up: duplicates are then skipped, real conflicts still throw.
                 return Append(c, appends, checkDuplicates: true);
             }
         }
+    }
+
+    private static bool IsEventIdViolation(SqliteException ex) =>
+        ex.SqliteErrorCode == 19 && ex.Message.Contains("events.event_id", StringComparison.Ordinal);
+
+    /// <summary>Which of the appended ids is stored already (for the error message).</summary>
+    private static string FirstStoredId(SqliteConnection c, IReadOnlyList<StreamAppend> appends)
+    {
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each($ids)) LIMIT 1";
+        cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(appends.SelectMany(a => a.Events).Select(e => e.Event.EventId).ToArray()));
+        return cmd.ExecuteScalar() as string ?? "?";
     }
 
     private AppendResult Append(SqliteConnection c, IReadOnlyList<StreamAppend> appends, bool checkDuplicates)

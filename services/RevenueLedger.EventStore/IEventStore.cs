@@ -15,6 +15,13 @@ public interface IEventStore : IAsyncDisposable
     /// </summary>
     Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default);
 
+    /// <summary>
+    /// Like <see cref="AppendAsync"/>, for writers that decided the events as new without looking their ids up: an
+    /// eventId that is already stored, even with the same content, fails the whole append with
+    /// <see cref="EventIdConflictException"/> instead of being skipped, because what was decided after it assumed it new.
+    /// </summary>
+    Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default);
+
     Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default);
 
     /// <summary>Several streams at once (for deciding a batch); accounts without events are absent.</summary>

@@ -135,6 +135,17 @@ public abstract class EventStoreContract
     }
 
     [Fact]
+    public async Task Appending_as_new_an_event_that_is_stored_fails_and_stores_nothing()
+    {
+        await using var s = await OpenStoreAsync();
+        var e = Start("acme", id: "e1");
+        await s.AppendAsync([new StreamAppend("acme", 0, [e])]);
+        await Assert.ThrowsAsync<EventIdConflictException>(() => s.AppendNewAsync([new StreamAppend("beta", 0, [Start("beta")]), new StreamAppend("acme", 1, [e])]));
+        Assert.Equal(1, (await s.GetHeadAsync()).Position);
+        Assert.Equal([2L], (await s.AppendNewAsync([new StreamAppend("beta", 0, [Start("beta")])])).Positions);
+    }
+
+    [Fact]
     public async Task Find_events_by_id_across_streams()
     {
         await using var s = await OpenStoreAsync();

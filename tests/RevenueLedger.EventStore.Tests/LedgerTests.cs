@@ -92,6 +92,20 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_resubmitted_event_is_a_duplicate_and_nothing_after_it_counts_it_twice()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store);
+        await ledger.SubmitEachAsync(Parse(ledger, Started("s", "a"), Expanded("x", "a", "100")));
+        // MRR is 200. Counting the resubmitted +100 twice would make a 250 contraction look valid.
+        var fresh = new Ledger(store);
+        var r = await fresh.SubmitEachAsync(Parse(fresh, Expanded("x", "a", "100"), Contracted("c", "a", "250"), Started("s", "a")));
+        Assert.Equal([Outcome.Duplicate, Outcome.Rejected, Outcome.Duplicate], r.Select(x => x.Outcome));
+        Assert.Equal([2L, 1L], new[] { r[0].Position!.Value, r[2].Position!.Value });
+        Assert.Equal(2, (await store.GetHeadAsync()).Position);
+    }
+
+    [Fact]
     public async Task Evicting_the_account_cache_mid_import_keeps_every_decision_right()
     {
         await using var store = await SqliteEventStore.OpenAsync(DbPath);
