@@ -127,8 +127,7 @@ internal static class ReportCommand
             {
                 // Embedded, nothing else keeps the read models current: once `ledger project` created them, catch
                 // them up (usually a few events) before answering from them.
-                int generation = await readModels.CurrentGenerationAsync(ct);
-                if (await readModels.CheckpointAsync(generation, ct) > 0) await new Projector(events, readModels, generation).CatchUpAsync(ct);
+                if (await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct) > 0) await new Projector(events, readModels).CatchUpAsync(ct);
             }
             if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct) is { } fromReadModels)
             {
@@ -208,9 +207,9 @@ internal static class ProjectCommand
             }
             else
             {
-                int generation = await readModels.CurrentGenerationAsync(ct);
-                long position = await new Projector(events, readModels, generation).CatchUpAsync(ct);
-                await stdout.WriteLineAsync($"read models (generation {generation}) at position {position}; took {clock.Elapsed.TotalSeconds:F1} s");
+                var projector = new Projector(events, readModels);
+                long position = await projector.CatchUpAsync(ct);
+                await stdout.WriteLineAsync($"read models (generation {projector.Generation}) at position {position}; took {clock.Elapsed.TotalSeconds:F1} s");
             }
             return LedgerCli.Ok;
         });

@@ -9,6 +9,9 @@ public static class Money
     /// <summary>Exact decimal text without trailing zeros ("4400.00" → "4400"): the ledger's one money format.</summary>
     public static string Format(decimal value) => value.ToString("0.############################", CultureInfo.InvariantCulture);
 
+    /// <summary>The same value without trailing zeros (100.5000 → 100.5), so sums written by different paths read alike.</summary>
+    public static decimal Normalize(decimal value) => decimal.Parse(Format(value), NumberStyles.Number, CultureInfo.InvariantCulture);
+
     /// <summary>Parses the spec's plain decimal (`^\d{1,10}(\.\d{1,4})?$`); no sign, exponent or spaces.</summary>
     public static bool TryParsePlain(ReadOnlySpan<char> text, out decimal value)
     {

@@ -108,7 +108,9 @@ public sealed class PostgresEventStore : IEventStore
             }
             catch (PostgresException ex) when (!idempotent && IsEventIdViolation(ex))
             {
-                throw new EventIdConflictException(ex.Detail ?? "?", 0);
+                var stored = await FindEventsAsync(appends.SelectMany(a => a.Events).Select(e => e.Event.EventId).ToList(), ct);
+                var first = stored.Values.OrderBy(e => e.Position).FirstOrDefault();
+                throw new EventIdConflictException(first?.EventId ?? "?", first?.Position ?? 0);
             }
             catch (Exception ex) when (idempotent && (ex is WrongExpectedVersionException || IsEventIdViolation(ex)))
             {

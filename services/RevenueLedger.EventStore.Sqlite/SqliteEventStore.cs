@@ -119,7 +119,8 @@ public sealed class SqliteEventStore : IEventStore
             }
             catch (SqliteException ex) when (!idempotent && IsEventIdViolation(ex))
             {
-                throw new EventIdConflictException(FirstStoredId(c, appends), 0);
+                var (id, position) = FirstStored(c, appends);
+                throw new EventIdConflictException(id, position);
             }
             catch (Exception ex) when (idempotent && (ex is WrongExpectedVersionException || (ex is SqliteException sql && IsEventIdViolation(sql))))
             {
@@ -133,13 +134,14 @@ public sealed class SqliteEventStore : IEventStore
     private static bool IsEventIdViolation(SqliteException ex) =>
         ex.SqliteErrorCode == 19 && ex.Message.Contains("events.event_id", StringComparison.Ordinal);
 
-    /// <summary>Which of the appended ids is stored already (for the error message).</summary>
-    private static string FirstStoredId(SqliteConnection c, IReadOnlyList<StreamAppend> appends)
+    /// <summary>Which of the appended ids is stored already, and where (for the error).</summary>
+    private static (string EventId, long Position) FirstStored(SqliteConnection c, IReadOnlyList<StreamAppend> appends)
     {
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT event_id FROM events WHERE event_id IN (SELECT value FROM json_each($ids)) LIMIT 1";
+        cmd.CommandText = "SELECT event_id, position FROM events WHERE event_id IN (SELECT value FROM json_each($ids)) ORDER BY position LIMIT 1";
         cmd.Parameters.AddWithValue("$ids", System.Text.Json.JsonSerializer.Serialize(appends.SelectMany(a => a.Events).Select(e => e.Event.EventId).ToArray()));
-        return cmd.ExecuteScalar() as string ?? "?";
+        using var r = cmd.ExecuteReader();
+        return r.Read() ? (r.GetString(0), r.GetInt64(1)) : ("?", 0);
     }
 
     private AppendResult Append(SqliteConnection c, IReadOnlyList<StreamAppend> appends, bool checkDuplicates)

@@ -23,23 +23,39 @@ public static class ProjectorWorker
             var uri = StoreUri.Parse(p.GetValue(store));
             await using var log = await uri.OpenAsync(mustExist: false, ct: ct);
             await using var readModels = await uri.OpenReadModelsAsync(ct);
-            int generation = await readModels.CurrentGenerationAsync(ct);
-            var projector = new RevenueLedger.Application.Projections.Projector(log, readModels, generation, p.GetValue(step));
-            await stdout.WriteLineAsync($"projector: generation {generation}, store {uri}");
+            // Follows the current generation: after a rebuild switches, it projects the new one.
+            var projector = new RevenueLedger.Application.Projections.Projector(log, readModels, fixedGeneration: null, p.GetValue(step));
+            await stdout.WriteLineAsync($"projector: store {uri}");
             long last = -1;
+            var backoff = TimeSpan.FromSeconds(1);
             while (!ct.IsCancellationRequested)
             {
-                long position = await projector.CatchUpAsync(ct);
-                if (position != last) await stdout.WriteLineAsync($"projector: read models at position {position}");
-                last = position;
-                if (p.GetValue(once)) break;
                 try
                 {
+                    long position = await projector.CatchUpAsync(ct);
+                    if (position != last) await stdout.WriteLineAsync($"projector: generation {projector.Generation} at position {position}");
+                    last = position;
+                    backoff = TimeSpan.FromSeconds(1);
+                    if (p.GetValue(once)) break;
                     await Task.Delay(TimeSpan.FromSeconds(p.GetValue(poll)), ct);
                 }
                 catch (OperationCanceledException) when (ct.IsCancellationRequested)
                 {
                     break; // asked to stop (SIGTERM/Ctrl+C): the last step is committed, nothing is half-done
+                }
+                catch (Exception ex) when (!p.GetValue(once) && ex is System.Data.Common.DbException or IOException or TimeoutException)
+                {
+                    // The database went away (restart, network): nothing of the step was committed; try again later.
+                    await stderr.WriteLineAsync($"projector: {ex.GetType().Name}: {ex.Message}; retrying in {backoff.TotalSeconds:F0} s");
+                    try
+                    {
+                        await Task.Delay(backoff, ct);
+                    }
+                    catch (OperationCanceledException) when (ct.IsCancellationRequested)
+                    {
+                        break;
+                    }
+                    backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
                 }
             }
             return 0;

@@ -158,6 +158,32 @@ public sealed class ReadModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_running_projector_follows_a_rebuild_to_the_new_generation()
+    {
+        var lines = Book(accounts: 200, months: 18, seed: 4, intensity: 2).ToList();
+        await ImportAsync(lines.Take(lines.Count / 2));
+        var follower = new Application.Projections.Projector(_log, _readModels);
+        await follower.CatchUpAsync();
+        Assert.Equal(2, await Application.Projections.Projector.RebuildAsync(_log, _readModels));
+        await ImportAsync(lines.Skip(lines.Count / 2));
+        long head = (await _log.GetHeadAsync()).Position;
+        Assert.Equal(head, await follower.CatchUpAsync());
+        Assert.Equal(2, follower.Generation);
+        Assert.Equal(head, await _readModels.CheckpointAsync(2));
+        Assert.Empty(await RowsAsync(1)); // the retired generation is not written again
+        Assert.Equal(await CleanRebuildRowsAsync(), await RowsAsync(2));
+    }
+
+    [Fact]
+    public async Task A_generation_behind_the_current_one_is_not_switched_to()
+    {
+        await ImportAsync(Book(accounts: 100, months: 12, seed: 8, intensity: 2));
+        await new Application.Projections.Projector(_log, _readModels).CatchUpAsync();
+        Assert.False(await _readModels.SwitchAsync(2)); // generation 2 has nothing yet
+        Assert.Equal(1, await _readModels.CurrentGenerationAsync());
+    }
+
+    [Fact]
     public async Task The_bi_role_reads_the_reporting_views_and_nothing_else()
     {
         await ImportAsync(File.ReadLines(Shared.File("worked-example.jsonl")).Where((_, i) => i < 21 || i == 34));
@@ -206,7 +232,7 @@ public sealed class ReadModelTests : IAsyncLifetime
         await rebuilding.CatchUpAsync();
         Assert.Equal(1, await _readModels.CurrentGenerationAsync()); // queries still read generation 1
         Assert.Equal(rowsBefore, await RowsAsync(1));
-        await _readModels.SwitchAsync(2);
+        Assert.True(await _readModels.SwitchAsync(2));
         Assert.Equal(2, await _readModels.CurrentGenerationAsync());
         Assert.Empty(await RowsAsync(1));
         Assert.Equal(rowsBefore, await RowsAsync(2));

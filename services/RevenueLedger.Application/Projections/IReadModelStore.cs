@@ -6,6 +6,8 @@ namespace RevenueLedger.Application.Projections;
 /// Where a projection's rows live. A generation is one complete set of read models; queries read the current one
 /// while a rebuild fills the next, then <see cref="SwitchAsync"/> makes it current.
 /// </summary>
+public sealed record ReadModelView(int Generation, long Position, IReadOnlyList<WindowReport> Windows, IReadOnlyList<AccountHistory>? Histories);
+
 public interface IReadModelStore : IAsyncDisposable
 {
     Task<int> CurrentGenerationAsync(CancellationToken ct = default);
@@ -20,8 +22,18 @@ public interface IReadModelStore : IAsyncDisposable
     /// </summary>
     Task<bool> CommitAsync(int generation, long expectedCheckpoint, ProjectionChanges changes, CancellationToken ct = default);
 
-    /// <summary>Makes <paramref name="generation"/> the one queries read, and drops the older ones.</summary>
-    Task SwitchAsync(int generation, CancellationToken ct = default);
+    /// <summary>
+    /// Makes <paramref name="generation"/> the one queries read, and drops the older ones — only if it has caught up
+    /// with the current one (returns false otherwise, changing nothing). A retired generation's commits then fail.
+    /// </summary>
+    Task<bool> SwitchAsync(int generation, CancellationToken ct = default);
+
+    /// <summary>
+    /// One consistent read for a report: the current generation, its position, the window rows of <paramref name="kind"/>
+    /// in [from, to) when a kind is given, and the account histories when asked for or when any of those windows has
+    /// no rows (it lies beyond the projected horizon). Null when there are no read models yet.
+    /// </summary>
+    Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default);
 
     /// <summary>The stored reports of the calendar windows of <paramref name="kind"/> that start in [from, to).</summary>
     Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default);

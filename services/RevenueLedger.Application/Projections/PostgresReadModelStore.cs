@@ -1,5 +1,6 @@
 using Npgsql;
 using NpgsqlTypes;
+using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 
 namespace RevenueLedger.Application.Projections;
@@ -16,11 +17,10 @@ public sealed class PostgresReadModelStore : IReadModelStore
 
     public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
-        var builder = new NpgsqlConnectionStringBuilder(connectionString);
         var store = new PostgresReadModelStore(NpgsqlDataSource.Create(connectionString));
         try
         {
-            await store.MigrateAsync(builder.SearchPath?.Split(',')[0].Trim(), ct);
+            await store.MigrateAsync(ct);
         }
         catch
         {
@@ -40,7 +40,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
     /// <summary>The read-only role BI tools log in as (grant it LOGIN and a password, or grant it to a login role).</summary>
     public const string BiRole = "ledger_bi";
 
-    private async Task MigrateAsync(string? schema, CancellationToken ct)
+    private async Task MigrateAsync(CancellationToken ct)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -70,7 +70,10 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 generation int NOT NULL, account_id text NOT NULL, data bytea NOT NULL,
                 PRIMARY KEY (generation, account_id));
             """, ct);
-        await CreateReportingViewsAsync(c, tx, schema, ct);
+        string ledgerSchema;
+        await using (var current = new NpgsqlCommand("SELECT current_schema()", c, tx))
+            ledgerSchema = (string?)await current.ExecuteScalarAsync(ct) ?? "public";
+        await CreateReportingViewsAsync(c, tx, ledgerSchema, ct);
         await tx.CommitAsync(ct);
     }
 
@@ -78,9 +81,9 @@ public sealed class PostgresReadModelStore : IReadModelStore
     /// Documented views for BI tools (docs/bi.md): one per report, the current generation only, columns named as in
     /// the spec; and a role that can read these views and nothing else.
     /// </summary>
-    private static async Task CreateReportingViewsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string? schema, CancellationToken ct)
+    private static async Task CreateReportingViewsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string schema, CancellationToken ct)
     {
-        var ledger = "\"" + (string.IsNullOrEmpty(schema) ? "public" : schema.Replace("\"", "\"\"", StringComparison.Ordinal)) + "\"";
+        var ledger = "\"" + schema.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         var reporting = "\"" + ReportingSchema(schema).Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
         const string Current = "generation = (SELECT generation FROM {0}.rm_current WHERE id = 1)";
         string Owner(string alias) => $"CASE WHEN {alias}.owner_key = '*' THEN '*' ELSE {alias}.owner_id END AS \"ownerId\"";
@@ -105,12 +108,14 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 SELECT r.window_kind AS "windowKind", r.window_from AS "from", r.window_to AS "to", {Owner("r")},
                        r.reason, r.mrr_lost AS "mrrLost", r.accounts,
                        r.mrr_lost / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS share,
-                       SUM(r.mrr_lost) OVER (w ORDER BY r.mrr_lost DESC, r.reason ROWS UNBOUNDED PRECEDING) / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS "cumulativeShare"
+                       SUM(r.mrr_lost) OVER (w ORDER BY r.mrr_lost DESC, r.reason COLLATE "C" ROWS UNBOUNDED PRECEDING) / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS "cumulativeShare"
                 FROM {ledger}.rm_churn_reasons r WHERE r.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)}
                 WINDOW w AS (PARTITION BY r.window_kind, r.window_from, r.owner_key);
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BiRole}') THEN CREATE ROLE {BiRole} NOLOGIN; END IF;
-            EXCEPTION WHEN insufficient_privilege THEN RAISE NOTICE 'cannot create role {BiRole}; create it and grant it the {reporting} schema';
+            EXCEPTION
+                WHEN duplicate_object THEN NULL; -- created meanwhile by another database's migration
+                WHEN insufficient_privilege THEN RAISE NOTICE 'cannot create role {BiRole}; create it, then grant it the reporting views';
             END $$;
             DO $$ BEGIN
                 GRANT USAGE ON SCHEMA {reporting} TO {BiRole};
@@ -150,13 +155,17 @@ public sealed class PostgresReadModelStore : IReadModelStore
         await using var tx = await c.BeginTransactionAsync(ct);
         // Compare-and-swap first: the row lock it takes also makes a concurrent projector wait, then fail its CAS.
         await using (var cas = new NpgsqlCommand("""
-            INSERT INTO rm_checkpoint (generation, position) VALUES (@g, 0) ON CONFLICT (generation) DO NOTHING;
-            UPDATE rm_checkpoint SET position = @to WHERE generation = @g AND position = @from;
+            INSERT INTO rm_checkpoint (generation, position)
+                SELECT @g, 0 WHERE @g >= (SELECT generation FROM rm_current WHERE id = 1)
+                ON CONFLICT (generation) DO NOTHING;
+            UPDATE rm_checkpoint SET position = @to
+                WHERE generation = @g AND position = @from AND @g >= (SELECT generation FROM rm_current WHERE id = 1);
             """, c, tx))
         {
             cas.Parameters.AddWithValue("g", generation);
             cas.Parameters.AddWithValue("from", expectedCheckpoint);
             cas.Parameters.AddWithValue("to", changes.Position);
+            // A retired generation (a rebuild switched away from it) gets no checkpoint row, so nothing is written.
             if (await cas.ExecuteNonQueryAsync(ct) < 1 || await CheckpointInTx(c, tx, generation, ct) != changes.Position)
             {
                 await tx.RollbackAsync(ct);
@@ -179,7 +188,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 foreach (var r in report.Nrr)
                 {
                     await StartWindowRow(nrr, generation, key, r.Owner, ct);
-                    foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) await nrr.WriteAsync(v, NpgsqlDbType.Numeric, ct);
+                    foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) await nrr.WriteAsync(Money.Normalize(v), NpgsqlDbType.Numeric, ct);
                     await nrr.WriteAsync(r.AccountsOpening, NpgsqlDbType.Integer, ct);
                     await nrr.WriteAsync(r.AccountsRetained, NpgsqlDbType.Integer, ct);
                 }
@@ -192,7 +201,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 {
                     await StartWindowRow(bridge, generation, key, r.Owner, ct);
                     foreach (var v in new[] { r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr })
-                        await bridge.WriteAsync(v, NpgsqlDbType.Numeric, ct);
+                        await bridge.WriteAsync(Money.Normalize(v), NpgsqlDbType.Numeric, ct);
                     await bridge.WriteAsync(r.AccountsChurned, NpgsqlDbType.Integer, ct);
                 }
             await bridge.CompleteAsync(ct);
@@ -204,7 +213,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
                 {
                     await StartWindowRow(churn, generation, key, r.Owner, ct);
                     await churn.WriteAsync(r.Reason, NpgsqlDbType.Text, ct);
-                    await churn.WriteAsync(r.MrrLost, NpgsqlDbType.Numeric, ct);
+                    await churn.WriteAsync(Money.Normalize(r.MrrLost), NpgsqlDbType.Numeric, ct);
                     await churn.WriteAsync(r.Accounts, NpgsqlDbType.Integer, ct);
                 }
             await churn.CompleteAsync(ct);
@@ -235,7 +244,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
     {
         await using var cmd = new NpgsqlCommand("SELECT position FROM rm_checkpoint WHERE generation = @g", c, tx);
         cmd.Parameters.AddWithValue("g", generation);
-        return (long)(await cmd.ExecuteScalarAsync(ct))!;
+        return await cmd.ExecuteScalarAsync(ct) is long p ? p : -1;
     }
 
     private static async Task StartWindowRow(NpgsqlBinaryImporter w, int generation, WindowKey key, OwnerGroup owner, CancellationToken ct)
@@ -249,10 +258,18 @@ public sealed class PostgresReadModelStore : IReadModelStore
         if (owner.IsAll || owner.Id is null) await w.WriteNullAsync(ct); else await w.WriteAsync(owner.Id, NpgsqlDbType.Text, ct);
     }
 
-    public async Task SwitchAsync(int generation, CancellationToken ct = default)
+    public async Task<bool> SwitchAsync(int generation, CancellationToken ct = default)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
+        await using (var check = new NpgsqlCommand("""
+            SELECT COALESCE((SELECT position FROM rm_checkpoint WHERE generation = @g), -1)
+                >= COALESCE((SELECT k.position FROM rm_current r JOIN rm_checkpoint k ON k.generation = r.generation WHERE r.id = 1 FOR UPDATE OF r), 0)
+            """, c, tx))
+        {
+            check.Parameters.AddWithValue("g", generation);
+            if (!(bool)(await check.ExecuteScalarAsync(ct))!) return false;
+        }
         await using (var cmd = new NpgsqlCommand("UPDATE rm_current SET generation = @g WHERE id = 1", c, tx))
         {
             cmd.Parameters.AddWithValue("g", generation);
@@ -265,9 +282,37 @@ public sealed class PostgresReadModelStore : IReadModelStore
             await cmd.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
+        return true;
+    }
+
+    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        // One snapshot: the position the report states is the position of every row it shows.
+        await using var tx = await c.BeginTransactionAsync(System.Data.IsolationLevel.RepeatableRead, ct);
+        int generation;
+        long position;
+        await using (var cmd = new NpgsqlCommand("SELECT r.generation, COALESCE(k.position, 0) FROM rm_current r LEFT JOIN rm_checkpoint k ON k.generation = r.generation WHERE r.id = 1", c, tx))
+        await using (var r = await cmd.ExecuteReaderAsync(ct))
+        {
+            await r.ReadAsync(ct);
+            (generation, position) = (r.GetInt32(0), r.GetInt64(1));
+        }
+        if (position == 0) return null;
+        var windows = kind is { } k ? await ReadWindowsAsync(c, tx, generation, k, from, to, ct) : [];
+        bool needHistories = histories || windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0);
+        var accountHistories = needHistories ? await ReadHistoriesAsync(c, tx, generation, ct) : null;
+        await tx.CommitAsync(ct);
+        return new ReadModelView(generation, position, windows, accountHistories);
     }
 
     public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
+    {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        return await ReadWindowsAsync(c, null, generation, kind, from, to, ct);
+    }
+
+    private static async Task<IReadOnlyList<WindowReport>> ReadWindowsAsync(NpgsqlConnection c, NpgsqlTransaction? tx, int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct)
     {
         var windows = new SortedDictionary<DateOnly, (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn)>();
         (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn) At(DateOnly f, DateOnly t) =>
@@ -291,7 +336,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
 
         NpgsqlCommand Query(string sql)
         {
-            var cmd = _db.CreateCommand(sql);
+            var cmd = new NpgsqlCommand(sql, c, tx);
             cmd.Parameters.AddWithValue("g", generation);
             cmd.Parameters.AddWithValue("k", WindowKey.KindName(kind));
             cmd.Parameters.AddWithValue("from", from);
@@ -302,8 +347,14 @@ public sealed class PostgresReadModelStore : IReadModelStore
 
     public async Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default)
     {
+        await using var c = await _db.OpenConnectionAsync(ct);
+        return await ReadHistoriesAsync(c, null, generation, ct);
+    }
+
+    private static async Task<IReadOnlyList<AccountHistory>> ReadHistoriesAsync(NpgsqlConnection c, NpgsqlTransaction? tx, int generation, CancellationToken ct)
+    {
         var result = new List<AccountHistory>();
-        await using var cmd = _db.CreateCommand("SELECT data FROM rm_account_history WHERE generation = @g ORDER BY account_id");
+        await using var cmd = new NpgsqlCommand("SELECT data FROM rm_account_history WHERE generation = @g ORDER BY account_id", c, tx);
         cmd.Parameters.AddWithValue("g", generation);
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct)) result.Add(AccountHistory.FromBytes(r.GetFieldValue<byte[]>(0)));

@@ -3,16 +3,17 @@ using RevenueLedger.EventStore;
 namespace RevenueLedger.Application.Projections;
 
 /// <summary>
-/// Keeps one generation of read models caught up with the log. Each step folds the events after the checkpoint
-/// and commits the changed rows together with the new checkpoint (compare-and-swap), so a crash at any point leaves
-/// rows and checkpoint agreeing, and two projectors racing never count anything twice: the loser re-reads the
-/// winner's checkpoint and carries on from there.
+/// Keeps read models caught up with the log. Each step folds the events after the checkpoint and commits the changed
+/// rows together with the new checkpoint (compare-and-swap), so a crash at any point leaves rows and checkpoint
+/// agreeing, and two projectors racing never count anything twice: the loser carries on from the winner's checkpoint.
+/// Without a fixed generation it follows the current one, so a rebuild's switch moves it to the new generation.
 /// </summary>
-public sealed class Projector(IEventStore log, IReadModelStore readModels, int generation, int maxEventsPerStep = 1_000_000)
+public sealed class Projector(IEventStore log, IReadModelStore readModels, int? fixedGeneration = null, int maxEventsPerStep = 1_000_000)
 {
     private Projection _projection = new();
+    private int _generation = -1;
 
-    public int Generation => generation;
+    public int Generation => _generation;
 
     /// <summary>Catches up to the log's head (as it was when the call began). Returns the checkpoint reached.</summary>
     public async Task<long> CatchUpAsync(CancellationToken ct = default)
@@ -21,28 +22,38 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int g
         while (true)
         {
             ct.ThrowIfCancellationRequested();
+            int generation = fixedGeneration ?? await readModels.CurrentGenerationAsync(ct);
+            if (generation != _generation)
+            {
+                _generation = generation;
+                _projection = new Projection();
+            }
             long checkpoint = await readModels.CheckpointAsync(generation, ct);
             if (checkpoint >= target) return checkpoint;
-            if (_projection.Position != checkpoint) await ResumeAtAsync(checkpoint, ct);
+            await ResumeAtAsync(checkpoint, ct);
             long to = Math.Min(target, checkpoint + maxEventsPerStep);
             await FoldAsync(checkpoint + 1, to, ct);
-            if (!await readModels.CommitAsync(generation, checkpoint, _projection.Flush(), ct))
-                _projection = new Projection(); // another projector advanced first: resume from its checkpoint
+            // A lost compare-and-swap (another projector advanced first, or the generation was retired) needs nothing
+            // here: the next round reads the new checkpoint (or generation) and folds forward from where this one is.
+            await readModels.CommitAsync(generation, checkpoint, _projection.Flush(), ct);
         }
     }
 
-    /// <summary>Rebuilds the in-memory fold to match what the read models hold at <paramref name="checkpoint"/>.</summary>
+    /// <summary>Brings the in-memory fold to <paramref name="checkpoint"/>: forward when behind, from scratch when ahead.</summary>
     private async Task ResumeAtAsync(long checkpoint, CancellationToken ct)
     {
-        _projection = new Projection();
-        if (checkpoint == 0) return;
-        await FoldAsync(1, checkpoint, ct);
+        if (_projection.Position == checkpoint) return;
+        // Ahead means this fold includes a step that was never committed (a lost race with a smaller step, or a
+        // failed commit): a fold cannot be undone, so start over.
+        if (_projection.Position > checkpoint) _projection = new Projection();
+        await FoldAsync(_projection.Position + 1, checkpoint, ct);
         _projection.Flush();
     }
 
     /// <summary>Streams the log into the fold in slices, so a catch-up never holds all its events at once.</summary>
     private async Task FoldAsync(long from, long to, CancellationToken ct)
     {
+        if (from > to) return;
         var slice = new List<PositionedEvent>(16_384);
         await foreach (var e in log.ReadEventsAsync(from, to, ct))
         {
@@ -56,14 +67,18 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int g
 
     /// <summary>
     /// Rebuilds every read model from position 0 into a new generation while queries keep reading the current one,
-    /// then switches queries over and drops the old rows.
+    /// then switches queries over and drops the old rows. The switch waits until the new generation has caught up
+    /// with the current one, so the position reports state never goes back.
     /// </summary>
     public static async Task<int> RebuildAsync(IEventStore log, IReadModelStore readModels, CancellationToken ct = default)
     {
         int next = await readModels.CurrentGenerationAsync(ct) + 1;
         var projector = new Projector(log, readModels, next);
-        await projector.CatchUpAsync(ct);
-        await readModels.SwitchAsync(next, ct);
+        do
+        {
+            await projector.CatchUpAsync(ct);
+        }
+        while (!await readModels.SwitchAsync(next, ct));
         return next;
     }
 }

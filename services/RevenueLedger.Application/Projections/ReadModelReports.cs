@@ -12,22 +12,17 @@ public static class ReadModelReports
     public static async Task<(long Position, IReadOnlyList<WindowReport> Reports)?> TryReportAsync(
         IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, CancellationToken ct = default)
     {
-        int generation = await readModels.CurrentGenerationAsync(ct);
-        long position = await readModels.CheckpointAsync(generation, ct);
-        if (position == 0) return null;
-        LedgerSnapshot? histories = null;
-        async Task<LedgerSnapshot> Histories() => histories ??= new LedgerSnapshot(position, await readModels.AccountHistoriesAsync(generation, ct));
-        if (kind is { } k && windows.Count > 0)
-        {
-            var stored = (await readModels.WindowReportsAsync(generation, k, windows[0].From, windows[^1].To, ct)).ToList();
-            // Windows are projected up to the last effective date in the log; a later one (the current quarter
-            // before anything happened in it) still has opening MRR, so it is computed from the histories.
-            for (int i = 0; i < stored.Count; i++)
-                if (stored[i].Nrr.Count == 0 && stored[i].Bridge.Count == 0 && stored[i].ChurnReasons.Count == 0)
-                    stored[i] = (await Histories()).Report(stored[i].Window);
-            return (position, byOwner ? stored : stored.Select(CompanyOnly).ToList());
-        }
-        return (position, (await Histories()).Report(windows, byOwner));
+        if (windows.Count == 0) return null;
+        var view = await readModels.ReadViewAsync(kind, windows[0].From, windows[^1].To, histories: kind is null, ct);
+        if (view is null) return null;
+        var snapshot = view.Histories is { } h ? new LedgerSnapshot(view.Position, h) : null;
+        if (kind is null) return (view.Position, snapshot!.Report(windows, byOwner));
+        // Windows are projected up to the last effective date in the log; a later one (the current quarter before
+        // anything happened in it) still has opening MRR, so it comes from the histories read in the same view.
+        var reports = view.Windows
+            .Select(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0 && snapshot is not null ? snapshot.Report(w.Window) : w)
+            .ToList();
+        return (view.Position, byOwner ? reports : reports.Select(CompanyOnly).ToList());
     }
 
     /// <summary>Stored rows back into reports, in the order <see cref="Reports.Compute"/> gives them.</summary>

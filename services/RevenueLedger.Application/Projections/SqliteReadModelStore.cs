@@ -90,7 +90,12 @@ public sealed class SqliteReadModelStore : IReadModelStore
             cmd.CommandText = sql;
             return cmd;
         }
-        using (var cas = Cmd("INSERT OR IGNORE INTO rm_checkpoint (generation, position) VALUES ($g, 0); UPDATE rm_checkpoint SET position = $to WHERE generation = $g AND position = $from; SELECT changes();"))
+        // A retired generation (a rebuild switched away from it) gets no checkpoint row, so nothing is written.
+        using (var cas = Cmd("""
+            INSERT OR IGNORE INTO rm_checkpoint (generation, position) SELECT $g, 0 WHERE $g >= (SELECT generation FROM rm_current WHERE id = 1);
+            UPDATE rm_checkpoint SET position = $to WHERE generation = $g AND position = $from AND $g >= (SELECT generation FROM rm_current WHERE id = 1);
+            SELECT changes();
+            """))
         {
             cas.Parameters.AddWithValue("$g", generation);
             cas.Parameters.AddWithValue("$from", expectedCheckpoint);
@@ -152,10 +157,20 @@ public sealed class SqliteReadModelStore : IReadModelStore
         cmd.ExecuteNonQuery();
     }
 
-    public async Task SwitchAsync(int generation, CancellationToken ct = default)
+    public async Task<bool> SwitchAsync(int generation, CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
         using var tx = c.BeginTransaction(deferred: false);
+        using (var check = c.CreateCommand())
+        {
+            check.Transaction = tx;
+            check.CommandText = """
+                SELECT COALESCE((SELECT position FROM rm_checkpoint WHERE generation = $g), -1)
+                    >= COALESCE((SELECT k.position FROM rm_current r JOIN rm_checkpoint k ON k.generation = r.generation WHERE r.id = 1), 0)
+                """;
+            check.Parameters.AddWithValue("$g", generation);
+            if ((long)(await check.ExecuteScalarAsync(ct))! == 0) return false;
+        }
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
         cmd.CommandText = """
@@ -167,18 +182,45 @@ public sealed class SqliteReadModelStore : IReadModelStore
         cmd.Parameters.AddWithValue("$g", generation);
         await cmd.ExecuteNonQueryAsync(ct);
         tx.Commit();
+        return true;
+    }
+
+    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true); // one WAL snapshot for every read below
+        int generation;
+        long position;
+        using (var cmd = c.CreateCommand())
+        {
+            cmd.Transaction = tx;
+            cmd.CommandText = "SELECT r.generation, COALESCE(k.position, 0) FROM rm_current r LEFT JOIN rm_checkpoint k ON k.generation = r.generation WHERE r.id = 1";
+            using var r = cmd.ExecuteReader();
+            r.Read();
+            (generation, position) = (r.GetInt32(0), r.GetInt64(1));
+        }
+        if (position == 0) return null;
+        var windows = kind is { } k ? ReadWindows(c, tx, generation, k, from, to) : [];
+        bool needHistories = histories || windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0);
+        return new ReadModelView(generation, position, windows, needHistories ? ReadHistories(c, tx, generation) : null);
     }
 
     public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        return ReadWindows(c, null, generation, kind, from, to);
+    }
+
+    private static IReadOnlyList<WindowReport> ReadWindows(SqliteConnection c, SqliteTransaction? tx, int generation, WindowKind kind, DateOnly from, DateOnly to)
     {
         var windows = new SortedDictionary<DateOnly, (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn)>();
         (DateOnly To, List<NrrRow> Nrr, List<BridgeRow> Bridge, List<ChurnReasonRow> Churn) At(DateOnly f, DateOnly t) =>
             windows.TryGetValue(f, out var w) ? w : windows[f] = (t, [], [], []);
         foreach (var w in Window.Calendar(kind, from, to)) At(w.From, w.To);
-        await using var c = await OpenAsync(ct);
         SqliteDataReader Query(string columns, string table)
         {
             var cmd = c.CreateCommand();
+            cmd.Transaction = tx;
             cmd.CommandText = $"SELECT window_from, window_to, owner_key, {columns} FROM {table} WHERE generation = $g AND window_kind = $k AND window_from >= $from AND window_from < $to";
             cmd.Parameters.AddWithValue("$g", generation);
             cmd.Parameters.AddWithValue("$k", WindowKey.KindName(kind));
@@ -200,9 +242,15 @@ public sealed class SqliteReadModelStore : IReadModelStore
 
     public async Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default)
     {
-        var result = new List<AccountHistory>();
         await using var c = await OpenAsync(ct);
+        return ReadHistories(c, null, generation);
+    }
+
+    private static IReadOnlyList<AccountHistory> ReadHistories(SqliteConnection c, SqliteTransaction? tx, int generation)
+    {
+        var result = new List<AccountHistory>();
         using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
         cmd.CommandText = "SELECT data FROM rm_account_history WHERE generation = $g ORDER BY account_id";
         cmd.Parameters.AddWithValue("$g", generation);
         using var r = cmd.ExecuteReader();
