@@ -203,7 +203,9 @@ public sealed class SqliteEventStore : IEventStore
                 previousHash = hash;
                 positions.Add(position);
                 duplicates.Add(false);
-                batchIds[e.EventId] = (position, type, payload);
+                // Only the careful path needs them: on the fast path a repeated id fails the unique index, and the
+                // append is redone carefully.
+                if (checkDuplicates) batchIds[e.EventId] = (position, type, payload);
             }
             versions[append.AccountId] = streamVersion;
         }
