@@ -47,10 +47,16 @@ public static class HashChain
         return Hex(buffer[..n]);
     }
 
+    // One reusable hash context per thread: a one-shot SHA256.HashData sets up a new native context every call,
+    // which costs several times the hashing of a few hundred bytes.
+    [ThreadStatic] private static IncrementalHash? _sha256;
+
     private static string Hex(ReadOnlySpan<byte> data)
     {
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(data);
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(data, hash);
+        sha.GetHashAndReset(hash);
         return Convert.ToHexStringLower(hash);
     }
 
