@@ -61,7 +61,7 @@ public static class BookGenerator
             a.Owner = OwnerName(1 + rng.Next(o.Owners));
         }
         double P(double p) => Math.Min(0.9, p * o.Intensity);
-        decimal Amount(decimal min, decimal max) => Math.Round(min + ((max - min) * (decimal)rng.NextDouble()), 2);
+        decimal Amount(decimal min, decimal max) => Math.Round(min + ((max - min) * (decimal)rng.NextDouble()), 2); // a random fraction, in decimal
         var delayed = new List<Pending>();
 
         for (int month = 0; month < o.Months; month++)
@@ -165,7 +165,9 @@ public static class BookGenerator
             void Start(Account a, DateOnly d)
             {
                 a.Contracts++;
-                var mrr = Math.Round((decimal)Math.Exp(4.5 + (2.2 * rng.NextDouble())), 2); // ~90 to ~800, long tail
+                // 90 to 800 with a long tail (most contracts small), computed in decimal like all money.
+                var u = (decimal)rng.NextDouble();
+                var mrr = Math.Round(90m + (710m * u * u * u), 2);
                 var contract = new Contract($"{a.Id}-c{a.Contracts}", mrr);
                 a.Active.Add(contract);
                 // Billing systems attach their own references; the ledger keeps them verbatim.
