@@ -13,9 +13,12 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
 
     public WindowReport Report(Window window, bool byOwner = true) => Reports.Compute(Accounts, window, byOwner);
 
-    /// <summary>Several windows at once; each is an independent pass over the accounts.</summary>
+    /// <summary>Several windows at once: consecutive ones (calendar windows) in one sweep per account.</summary>
     public IReadOnlyList<WindowReport> Report(IReadOnlyList<Window> windows, bool byOwner = true)
     {
+        bool consecutive = windows.Zip(windows.Skip(1)).All(p => p.First.To == p.Second.From);
+        if (consecutive && windows.Count > 1)
+            return WindowTotals.SumConsecutive(windows, Accounts, byOwner).Select(t => t.ToReport()).ToList();
         var reports = new WindowReport[windows.Count];
         Parallel.For(0, windows.Count, i => reports[i] = Report(windows[i], byOwner));
         return reports;

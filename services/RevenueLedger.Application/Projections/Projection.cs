@@ -104,22 +104,11 @@ public sealed class Projection
             foreach (var key in newWindows) _windows[key] = new WindowTotals(key.Window);
             var keys = _windows.Keys.ToArray();
             var histories = _histories.Values.ToArray();
-            // Each core sums a share of the accounts into its own totals, sweeping each kind's consecutive windows;
-            // the shares are then merged.
-            int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, histories.Length / 256));
-            var partial = new WindowTotals[parts][];
-            Parallel.For(0, parts, part =>
+            foreach (var kind in Kinds)
             {
-                var mine = keys.Select(k => new WindowTotals(k.Window)).ToArray();
-                var share = histories.Where((_, i) => i % parts == part).ToList();
-                foreach (var kind in Kinds)
-                    WindowTotals.AddToConsecutive(mine.Where((_, i) => keys[i].Kind == kind).ToList(), share);
-                partial[part] = mine;
-            });
-            for (int i = 0; i < keys.Length; i++)
-            {
-                for (int part = 1; part < parts; part++) partial[0][i].Merge(partial[part][i]);
-                _windows[keys[i]] = partial[0][i];
+                var ofKind = keys.Where(k => k.Kind == kind).ToList();
+                var totals = WindowTotals.SumConsecutive(ofKind.Select(k => k.Window).ToList(), histories);
+                for (int i = 0; i < ofKind.Count; i++) _windows[ofKind[i]] = totals[i];
             }
             changedWindows.UnionWith(keys);
         }

@@ -137,6 +137,27 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
         }
     }
 
+    /// <summary>
+    /// Totals of consecutive windows over all the accounts: each core sums a share of the accounts in one sweep per
+    /// account, and the shares are merged.
+    /// </summary>
+    public static WindowTotals[] SumConsecutive(IReadOnlyList<Window> windows, IReadOnlyList<AccountHistory> accounts, bool byOwner = true)
+    {
+        for (int i = 1; i < windows.Count; i++)
+            if (windows[i].From != windows[i - 1].To) throw new ArgumentException("windows must be consecutive", nameof(windows));
+        int parts = Math.Max(1, Math.Min(Environment.ProcessorCount, accounts.Count / 256));
+        var partial = new WindowTotals[parts][];
+        Parallel.For(0, parts, part =>
+        {
+            var mine = windows.Select(w => new WindowTotals(w, byOwner)).ToArray();
+            AddToConsecutive(mine, accounts.Where((_, i) => i % parts == part));
+            partial[part] = mine;
+        });
+        for (int part = 1; part < parts; part++)
+            for (int i = 0; i < windows.Count; i++) partial[0][i].Merge(partial[part][i]);
+        return partial[0];
+    }
+
     public WindowReport ToReport()
     {
         var nrrRows = _nrr.Where(kv => kv.Value.Accounts > 0)
