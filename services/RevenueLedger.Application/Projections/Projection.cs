@@ -39,8 +39,9 @@ public sealed class Projection
 
     public int AccountCount => _histories.Count;
 
-    private sealed class AccountFacts
+    private sealed class AccountFacts(string id)
     {
+        public string Id { get; } = id;
         public List<string> EventIds { get; } = [];
         public List<AccountFact> Facts { get; } = [];
     }
@@ -57,33 +58,85 @@ public sealed class Projection
     /// <summary>Folds events (after <see cref="Position"/>, in position order) without yet computing what changed.</summary>
     public void Add(IEnumerable<PositionedEvent> events)
     {
-        var touched = _touched;
         foreach (var (position, e) in events)
         {
-            if (position <= Position) throw new InvalidOperationException($"event at position {position} is not after the projection's position {Position}");
-            Position = position;
-            if (!_accounts.TryGetValue(e.AccountId, out var account)) _accounts[e.AccountId] = account = new AccountFacts();
-            DateOnly changed;
+            Advance(position);
+            var account = AccountOf(e.AccountId);
             if (e is EventReversed r)
             {
                 int i = account.EventIds.IndexOf(r.TargetEventId);
-                if (i < 0) continue; // the ledger only accepts reversals of this account's events; nothing to undo here
-                changed = account.Facts[i].Date;
-                account.EventIds.RemoveAt(i);
-                account.Facts.RemoveAt(i);
+                if (i >= 0) Remove(account, i); // the ledger only accepts reversals of this account's events
             }
             else
             {
-                var fact = ToFact(e);
-                account.EventIds.Add(e.EventId);
-                account.Facts.Add(fact);
-                changed = fact.Date;
-                if (_first is null || changed < _first) _first = changed;
-                if (_last is null || changed > _last) _last = changed;
+                Append(account, e.EventId, ToFact(e));
             }
-            touched[e.AccountId] = touched.TryGetValue(e.AccountId, out var earlier) && earlier < changed ? earlier : changed;
         }
     }
+
+    /// <summary>
+    /// Folds stored rows straight from their canonical bytes — a catch-up's hot path, with no event objects; a row
+    /// the scanner does not take goes through the strict parser.
+    /// </summary>
+    public void Add(RawEventBatch batch)
+    {
+        Span<char> chars = stackalloc char[StoredPayload.MaxFieldLength];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            if (!StoredPayload.TryScan(batch.StoredType(i), batch.Payload(i), out var f))
+            {
+                Add([new PositionedEvent(batch.Position(i), WireFormat.ParseStored(System.Text.Encoding.UTF8.GetString(batch.StoredType(i)), batch.Payload(i)))]);
+                continue;
+            }
+            Advance(batch.Position(i));
+            var account = _accounts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(StoredPayload.Chars(f.AccountId, chars), out var known)
+                ? known
+                : AccountOf(StoredPayload.Chars(f.AccountId, chars).ToString());
+            if (f.IsReversal)
+            {
+                var target = StoredPayload.Chars(f.Key, chars);
+                for (int at = 0; at < account.EventIds.Count; at++)
+                    if (target.SequenceEqual(account.EventIds[at])) { Remove(account, at); break; }
+                continue;
+            }
+            var eventId = StoredPayload.Chars(f.EventId, chars).ToString();
+            int key = Name(StoredPayload.Chars(f.Key, chars));
+            int reason = f.Reason.IsEmpty ? -1 : Name(StoredPayload.Chars(f.Reason, chars));
+            Append(account, eventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
+        }
+    }
+
+    private void Advance(long position)
+    {
+        if (position <= Position) throw new InvalidOperationException($"event at position {position} is not after the projection's position {Position}");
+        Position = position;
+    }
+
+    private AccountFacts AccountOf(string accountId)
+    {
+        if (!_accounts.TryGetValue(accountId, out var account)) _accounts[accountId] = account = new AccountFacts(accountId);
+        return account;
+    }
+
+    private void Append(AccountFacts account, string eventId, AccountFact fact)
+    {
+        account.EventIds.Add(eventId);
+        account.Facts.Add(fact);
+        if (_first is null || fact.Date < _first) _first = fact.Date;
+        if (_last is null || fact.Date > _last) _last = fact.Date;
+        Touch(account.Id, fact.Date);
+    }
+
+    private void Remove(AccountFacts account, int index)
+    {
+        var date = account.Facts[index].Date;
+        account.EventIds.RemoveAt(index);
+        account.Facts.RemoveAt(index);
+        Touch(account.Id, date);
+    }
+
+    private void Touch(string accountId, DateOnly changed) =>
+        _touched[accountId] = _touched.TryGetValue(accountId, out var earlier) && earlier < changed ? earlier : changed;
 
     /// <summary>Rebuilds the histories of the accounts changed since the last flush and updates the window totals.</summary>
     public ProjectionChanges Flush()
@@ -166,6 +219,9 @@ public sealed class Projection
     };
 
     private int Reason(string? reason) => reason is null ? -1 : Name(reason);
+
+    private int Name(ReadOnlySpan<char> s) =>
+        _nameIndex.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(s, out var i) ? i : Name(s.ToString());
 
     private int Name(string s)
     {

@@ -50,19 +50,11 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
         _projection.Flush();
     }
 
-    /// <summary>Streams the log into the fold in slices, so a catch-up never holds all its events at once.</summary>
+    /// <summary>Streams the log into the fold, straight from stored bytes, so a catch-up never holds its events as objects.</summary>
     private async Task FoldAsync(long from, long to, CancellationToken ct)
     {
         if (from > to) return;
-        var slice = new List<PositionedEvent>(16_384);
-        await foreach (var e in log.ReadEventsAsync(from, to, ct))
-        {
-            slice.Add(e);
-            if (slice.Count < slice.Capacity) continue;
-            _projection.Add(slice);
-            slice.Clear();
-        }
-        _projection.Add(slice);
+        await foreach (var batch in log.ReadRawAsync(from, to, null, ct)) _projection.Add(batch);
     }
 
     /// <summary>

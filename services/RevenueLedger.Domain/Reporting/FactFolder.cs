@@ -21,14 +21,7 @@ public readonly record struct AccountFact(FactKind Kind, DateOnly Date, decimal 
 /// </summary>
 public sealed class FactFolder
 {
-    private static readonly byte[] ReversedType = Stored<EventReversed>();
-    private static readonly byte[] OwnerType = Stored<OwnerAssigned>();
-    private static readonly byte[] StartedType = Stored<ContractStarted>();
-    private static readonly byte[] ExpandedType = Stored<ContractExpanded>();
-    private static readonly byte[] ContractedType = Stored<ContractContracted>();
-    private static readonly byte[] ChurnedType = Stored<ContractChurned>();
-
-    private static byte[] Stored<T>() where T : LedgerEvent => Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(T)));
+    private static readonly byte[] ReversedType = Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(EventReversed)));
 
     private readonly HashSet<string> _reversed;
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
@@ -95,76 +88,18 @@ public sealed class FactFolder
 
     private bool TryAddFast(ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
     {
-        FactKind kind;
-        if (storedType.SequenceEqual(OwnerType)) kind = FactKind.OwnerAssigned;
-        else if (storedType.SequenceEqual(StartedType)) kind = FactKind.Started;
-        else if (storedType.SequenceEqual(ExpandedType)) kind = FactKind.Expanded;
-        else if (storedType.SequenceEqual(ContractedType)) kind = FactKind.Contracted;
-        else if (storedType.SequenceEqual(ChurnedType)) kind = FactKind.Churned;
-        else return false; // a type this fast path does not know: the strict parser decides
-
-        scoped ReadOnlySpan<byte> eventId = default, accountId = default, key = default, date = default, amount = default, reason = default;
-        // The payload is canonical JSON written by the ledger: an object of string fields, then optional metadata.
-        // Scanning it directly is several times faster than a general reader; any surprise (an escape, a number,
-        // another shape) returns false and the strict parser takes over.
-        var rest = payload;
-        if (rest.IsEmpty || rest[0] != (byte)'{') return false;
-        rest = rest[1..];
-        while (true)
-        {
-            if (!TryString(ref rest, out var name) || rest.IsEmpty || rest[0] != (byte)':') return false;
-            rest = rest[1..];
-            if (name.SequenceEqual("metadata"u8)) break; // always last; nothing a report needs
-            if (!TryString(ref rest, out var value)) return false;
-            if (name.SequenceEqual("eventId"u8)) eventId = value;
-            else if (name.SequenceEqual("accountId"u8)) accountId = value;
-            else if (name.SequenceEqual("contractId"u8) || name.SequenceEqual("ownerId"u8)) key = value;
-            else if (name.SequenceEqual("effectiveDate"u8)) date = value;
-            else if (name.SequenceEqual("mrr"u8) || name.SequenceEqual("amount"u8)) amount = value;
-            else if (name.SequenceEqual("reason"u8)) reason = value;
-            if (rest.IsEmpty) return false;
-            if (rest[0] == (byte)'}') break;
-            if (rest[0] != (byte)',') return false;
-            rest = rest[1..];
-        }
-        if (eventId.IsEmpty || accountId.IsEmpty || key.IsEmpty || !TryDate(date, out var day)) return false;
-        if (eventId.Length > 128 || accountId.Length > 128 || key.Length > 128 || reason.Length > 128) return false;
-        decimal money = 0;
-        if (kind is FactKind.Started or FactKind.Expanded or FactKind.Contracted
-            && (!Utf8Parser.TryParse(amount, out money, out int used) || used != amount.Length)) return false;
-
-        Span<char> chars = stackalloc char[128];
-        if (_reversed.Count > 0 && _reversed.GetAlternateLookup<ReadOnlySpan<char>>().Contains(Chars(eventId, chars))) return true;
-        var account = AccountOf(Chars(accountId, chars));
+        if (!StoredPayload.TryScan(storedType, payload, out var f) || f.IsReversal) return false;
+        Span<char> chars = stackalloc char[StoredPayload.MaxFieldLength];
+        if (_reversed.Count > 0 && _reversed.GetAlternateLookup<ReadOnlySpan<char>>().Contains(Chars(f.EventId, chars))) return true;
+        var account = AccountOf(Chars(f.AccountId, chars));
         // One name table for contracts, owners and reasons: a fold only compares contract ids within an account.
-        int keyIndex = Name(Chars(key, chars));
-        int reasonIndex = reason.IsEmpty ? -1 : Name(Chars(reason, chars));
-        Append(account, new AccountFact(kind, day, money, keyIndex, reasonIndex));
+        int keyIndex = Name(Chars(f.Key, chars));
+        int reasonIndex = f.Reason.IsEmpty ? -1 : Name(Chars(f.Reason, chars));
+        Append(account, new AccountFact(f.Kind, f.Date, f.Amount, keyIndex, reasonIndex));
         return true;
     }
 
-    /// <summary>A JSON string without escapes at the start of <paramref name="rest"/>; advances past it.</summary>
-    private static bool TryString(ref ReadOnlySpan<byte> rest, out ReadOnlySpan<byte> value)
-    {
-        value = default;
-        if (rest.IsEmpty || rest[0] != (byte)'"') return false;
-        int end = rest[1..].IndexOfAny((byte)'"', (byte)'\\');
-        if (end < 0 || rest[1 + end] != (byte)'"') return false;
-        value = rest.Slice(1, end);
-        rest = rest[(end + 2)..];
-        return true;
-    }
-
-    private static ReadOnlySpan<char> Chars(ReadOnlySpan<byte> utf8, Span<char> buffer) => buffer[..Encoding.UTF8.GetChars(utf8, buffer)];
-
-    private static bool TryDate(ReadOnlySpan<byte> s, out DateOnly date)
-    {
-        date = default;
-        if (s.Length != 10) return false;
-        Span<char> chars = stackalloc char[10];
-        for (int i = 0; i < 10; i++) chars[i] = (char)s[i];
-        return Dates.TryParse(chars, out date);
-    }
+    private static ReadOnlySpan<char> Chars(ReadOnlySpan<byte> utf8, Span<char> buffer) => StoredPayload.Chars(utf8, buffer);
 
     private Account AccountOf(ReadOnlySpan<char> id)
     {
