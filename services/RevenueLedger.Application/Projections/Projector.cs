@@ -50,11 +50,27 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
         _projection.Flush();
     }
 
-    /// <summary>Streams the log into the fold, straight from stored bytes, so a catch-up never holds its events as objects.</summary>
+    /// <summary>
+    /// Streams the log into the fold, straight from stored bytes, so a catch-up never holds its events as objects.
+    /// Rows are read on this thread while the previous group is folded on another (in order: one fold at a time).
+    /// </summary>
     private async Task FoldAsync(long from, long to, CancellationToken ct)
     {
         if (from > to) return;
-        await foreach (var batch in log.ReadRawAsync(from, to, null, ct)) _projection.Add(batch);
+        var folding = Task.CompletedTask;
+        var group = new List<RawEventBatch>();
+        int rows = 0;
+        await foreach (var batch in log.ReadRawAsync(from, to, null, ct))
+        {
+            group.Add(batch);
+            if ((rows += batch.Count) < 16_384) continue;
+            await folding;
+            var ready = group;
+            folding = Task.Run(() => { foreach (var b in ready) _projection.Add(b); }, ct);
+            (group, rows) = ([], 0);
+        }
+        await folding;
+        foreach (var b in group) _projection.Add(b);
     }
 
     /// <summary>
