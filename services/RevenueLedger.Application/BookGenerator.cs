@@ -61,7 +61,9 @@ public static class BookGenerator
             a.Owner = OwnerName(1 + rng.Next(o.Owners));
         }
         double P(double p) => Math.Min(0.9, p * o.Intensity);
-        decimal Amount(decimal min, decimal max) => Math.Round(min + ((max - min) * (decimal)rng.NextDouble()), 2); // a random fraction, in decimal
+        // Money is drawn in decimal: a uniform fraction in millionths, never a binary floating-point value.
+        decimal Fraction() => rng.Next(0, 1_000_001) / 1_000_000m;
+        decimal Amount(decimal min, decimal max) => Math.Round(min + ((max - min) * Fraction()), 2);
         var delayed = new List<Pending>();
 
         for (int month = 0; month < o.Months; month++)
@@ -166,7 +168,7 @@ public static class BookGenerator
             {
                 a.Contracts++;
                 // 90 to 800 with a long tail (most contracts small), computed in decimal like all money.
-                var u = (decimal)rng.NextDouble();
+                var u = Fraction();
                 var mrr = Math.Round(90m + (710m * u * u * u), 2);
                 var contract = new Contract($"{a.Id}-c{a.Contracts}", mrr);
                 a.Active.Add(contract);
