@@ -28,8 +28,7 @@ public sealed class Projection
     private static readonly WindowKind[] Kinds = [WindowKind.Month, WindowKind.Quarter, WindowKind.Year];
 
     private readonly Dictionary<string, AccountFacts> _accounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _nameIndex = new(StringComparer.Ordinal);
-    private readonly List<string> _names = [];
+    private readonly NameTable _names = new();
     private readonly Dictionary<string, AccountHistory> _histories = new(StringComparer.Ordinal);
     private readonly SortedDictionary<WindowKey, WindowTotals> _windows = new(Comparer<WindowKey>.Create(
         (a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.From.CompareTo(b.From)));
@@ -69,7 +68,7 @@ public sealed class Projection
             }
             else
             {
-                Append(account, e.EventId, ToFact(e));
+                Append(account, e.EventId, _names.ToFact(e));
             }
         }
     }
@@ -100,8 +99,8 @@ public sealed class Projection
                 continue;
             }
             var eventId = StoredPayload.Chars(f.EventId, chars).ToString();
-            int key = Name(StoredPayload.Chars(f.Key, chars));
-            int reason = f.Reason.IsEmpty ? -1 : Name(StoredPayload.Chars(f.Reason, chars));
+            int key = _names.Index(StoredPayload.Chars(f.Key, chars));
+            int reason = f.Reason.IsEmpty ? -1 : _names.Index(StoredPayload.Chars(f.Reason, chars));
             Append(account, eventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
         }
     }
@@ -206,27 +205,5 @@ public sealed class Projection
     }
 
     private AccountHistory Build(string accountId) =>
-        AccountHistory.Build(accountId, CollectionsMarshal.AsSpan(_accounts[accountId].Facts), _names);
-
-    private AccountFact ToFact(LedgerEvent e) => e switch
-    {
-        ContractStarted s => new(FactKind.Started, s.EffectiveDate, s.Mrr, Name(s.ContractId), -1),
-        ContractExpanded x => new(FactKind.Expanded, x.EffectiveDate, x.Amount, Name(x.ContractId), Reason(x.Reason)),
-        ContractContracted c => new(FactKind.Contracted, c.EffectiveDate, c.Amount, Name(c.ContractId), Reason(c.Reason)),
-        ContractChurned ch => new(FactKind.Churned, ch.EffectiveDate, 0, Name(ch.ContractId), Reason(ch.Reason)),
-        OwnerAssigned o => new(FactKind.OwnerAssigned, o.EffectiveDate, 0, Name(o.OwnerId), -1),
-        _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "not a fact"),
-    };
-
-    private int Reason(string? reason) => reason is null ? -1 : Name(reason);
-
-    private int Name(ReadOnlySpan<char> s) =>
-        _nameIndex.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(s, out var i) ? i : Name(s.ToString());
-
-    private int Name(string s)
-    {
-        if (_nameIndex.TryGetValue(s, out var i)) return i;
-        _names.Add(s);
-        return _nameIndex[s] = _names.Count - 1;
-    }
+        AccountHistory.Build(accountId, CollectionsMarshal.AsSpan(_accounts[accountId].Facts), _names.Names);
 }

@@ -25,8 +25,7 @@ public sealed class FactFolder
 
     private readonly HashSet<string> _reversed;
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, int> _nameIndex = new(StringComparer.Ordinal); // contracts, owners, reasons
-    private readonly List<string> _names = [];
+    private readonly NameTable _names = new();
 
     // Facts live in large arrays (the large-object heap), chained per account: a fold of millions of events then
     // never has the garbage collector copy or rescan them, which otherwise costs more than the fold itself.
@@ -66,16 +65,7 @@ public sealed class FactFolder
     public void Add(LedgerEvent e)
     {
         if (e is EventReversed || _reversed.Contains(e.EventId)) return;
-        (FactKind Kind, DateOnly Date, decimal Amount, string Key, string? Reason) f = e switch
-        {
-            ContractStarted s => (FactKind.Started, s.EffectiveDate, s.Mrr, s.ContractId, null),
-            ContractExpanded x => (FactKind.Expanded, x.EffectiveDate, x.Amount, x.ContractId, x.Reason),
-            ContractContracted c => (FactKind.Contracted, c.EffectiveDate, c.Amount, c.ContractId, c.Reason),
-            ContractChurned ch => (FactKind.Churned, ch.EffectiveDate, 0, ch.ContractId, ch.Reason),
-            OwnerAssigned o => (FactKind.OwnerAssigned, o.EffectiveDate, 0, o.OwnerId, null),
-            _ => throw new ArgumentOutOfRangeException(nameof(e), e.GetType().Name, "not a fact"),
-        };
-        Append(AccountOf(e.AccountId), new AccountFact(f.Kind, f.Date, f.Amount, Name(f.Key), f.Reason is null ? -1 : Name(f.Reason)));
+        Append(AccountOf(e.AccountId), _names.ToFact(e));
     }
 
     /// <summary>Adds one stored event from its versioned type name and canonical UTF-8 payload.</summary>
@@ -92,9 +82,8 @@ public sealed class FactFolder
         Span<char> chars = stackalloc char[StoredPayload.MaxFieldLength];
         if (_reversed.Count > 0 && _reversed.GetAlternateLookup<ReadOnlySpan<char>>().Contains(Chars(f.EventId, chars))) return true;
         var account = AccountOf(Chars(f.AccountId, chars));
-        // One name table for contracts, owners and reasons: a fold only compares contract ids within an account.
-        int keyIndex = Name(Chars(f.Key, chars));
-        int reasonIndex = f.Reason.IsEmpty ? -1 : Name(Chars(f.Reason, chars));
+        int keyIndex = _names.Index(Chars(f.Key, chars));
+        int reasonIndex = f.Reason.IsEmpty ? -1 : _names.Index(Chars(f.Reason, chars));
         Append(account, new AccountFact(f.Kind, f.Date, f.Amount, keyIndex, reasonIndex));
         return true;
     }
@@ -110,16 +99,6 @@ public sealed class FactFolder
 
     private Account AccountOf(string id) => _accounts.TryGetValue(id, out var a) ? a : _accounts[id] = new Account(id);
 
-    private int Name(ReadOnlySpan<char> s) =>
-        _nameIndex.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(s, out var i) ? i : Name(s.ToString());
-
-    private int Name(string s)
-    {
-        if (_nameIndex.TryGetValue(s, out var i)) return i;
-        _names.Add(s);
-        return _nameIndex[s] = _names.Count - 1;
-    }
-
     /// <summary>The histories, one per account, in account-id order; accounts fold independently, on every core.</summary>
     public IReadOnlyList<AccountHistory> Build()
     {
@@ -131,7 +110,7 @@ public sealed class FactFolder
             var facts = System.Buffers.ArrayPool<AccountFact>.Shared.Rent(account.Count);
             int n = 0;
             for (int k = account.Head; k >= 0; k = At(k).Next) facts[n++] = At(k).Fact;
-            histories[i] = AccountHistory.Build(account.Id, facts.AsSpan(0, n), _names);
+            histories[i] = AccountHistory.Build(account.Id, facts.AsSpan(0, n), _names.Names);
             System.Buffers.ArrayPool<AccountFact>.Shared.Return(facts);
         });
         return histories;
