@@ -23,6 +23,7 @@ public static class LedgerCli
             VerifyCommand.Create(stdout),
             ProjectCommand.Create(stdout),
             DemoCommand.Create(stdout),
+            ServeCommand.Create(stdout, stderr),
         };
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)

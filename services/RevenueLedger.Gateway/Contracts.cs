@@ -1,0 +1,32 @@
+namespace RevenueLedger.Gateway;
+
+// Response shapes. Money is a string holding an exact decimal; ratios are JSON numbers with at least 6 decimals, or
+// null when undefined (no opening MRR). ownerId: "*" company-wide, null unassigned.
+
+public sealed record NrrRowDto(string? OwnerId, string OpeningMrr, string Expansion, string Contraction, string Churn, string Reactivation,
+    string ClosingMrr, int AccountsOpening, int AccountsRetained, decimal? Nrr, decimal? Grr);
+
+public sealed record BridgeRowDto(string? OwnerId, string OpeningMrr, string New, string Expansion, string Contraction, string Churn,
+    string Reactivation, string TransferIn, string TransferOut, string ClosingMrr, int AccountsChurned);
+
+public sealed record ParetoRowDto(string Reason, string MrrLost, int Accounts, decimal Share, decimal CumulativeShare);
+
+public sealed record NrrReport(long Position, string From, string To, IReadOnlyList<NrrRowDto> Rows);
+
+public sealed record NrrWindow(string From, string To, IReadOnlyList<NrrRowDto> Rows);
+
+public sealed record NrrWindows(long Position, IReadOnlyList<NrrWindow> Windows);
+
+public sealed record BridgeReport(long Position, string From, string To, IReadOnlyList<BridgeRowDto> Rows);
+
+public sealed record BridgeWindow(string From, string To, IReadOnlyList<BridgeRowDto> Rows);
+
+public sealed record BridgeWindows(long Position, IReadOnlyList<BridgeWindow> Windows);
+
+public sealed record ChurnReasonsReport(long Position, string From, string To, string OwnerId, IReadOnlyList<ParetoRowDto> Rows);
+
+public sealed record TimelineMovement(string Day, string Kind, string Amount, string? OwnerId, string MrrBefore, string MrrAfter, string? ChurnReason);
+
+public sealed record AccountTimeline(long Position, string AccountId, IReadOnlyList<TimelineMovement> Movements);
+
+public sealed record RebuildStatus(bool Running, int? Generation, string? StartedAt, string? FinishedAt, string? Error);

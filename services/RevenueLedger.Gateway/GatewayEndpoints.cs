@@ -1,0 +1,336 @@
+using System.Collections.Concurrent;
+using System.ComponentModel;
+using System.Globalization;
+using System.Security.Claims;
+using System.Text;
+using System.Text.Json;
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.Domain.Reporting;
+using RevenueLedger.Hosting;
+
+namespace RevenueLedger.Gateway;
+
+public static class GatewayEndpoints
+{
+    public const string PositionHeader = "Ledger-Position";
+
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+
+    public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddSingleton<ReportSource>();
+        builder.Services.AddSingleton<AnswerCache>();
+        builder.Services.AddSingleton<RebuildRunner>();
+        return builder;
+    }
+
+    public static WebApplication MapGateway(this WebApplication app)
+    {
+        var v1 = app.MapGroup("/v1").WithTags("Gateway");
+        var reports = v1.MapGroup("").RequireAuthorization(Policies.Report)
+            .AddEndpointFilter(async (ctx, next) =>
+            {
+                // Every answer states the position it reflects; refusals state what the gateway has seen.
+                var result = await next(ctx);
+                var headers = ctx.HttpContext.Response.Headers;
+                if (!headers.ContainsKey(PositionHeader))
+                    headers[PositionHeader] = ctx.HttpContext.RequestServices.GetRequiredService<ReadModelWatcher>().Position.ToString(CultureInfo.InvariantCulture);
+                return result;
+            })
+            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+
+        reports.MapGet("/nrr", NrrAsync).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
+            .Produces<NrrReport>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/nrr/windows", NrrWindowsAsync).WithSummary("NRR and GRR cohort rows per calendar window")
+            .Produces<NrrWindows>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/bridge", BridgeAsync).WithSummary("MRR bridge rows for one date range [from, to)")
+            .Produces<BridgeReport>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/bridge/windows", BridgeWindowsAsync).WithSummary("MRR bridge rows per calendar window")
+            .Produces<BridgeWindows>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/churn-reasons", ChurnReasonsAsync).WithSummary("Churned MRR by reason (Pareto), company-wide or for one owner")
+            .Produces<ChurnReasonsReport>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/accounts/{accountId}/timeline", TimelineAsync).WithSummary("An account's daily MRR movements")
+            .Produces<AccountTimeline>(200).Produces(200, contentType: "text/csv").ProducesProblem(StatusCodes.Status404NotFound);
+
+        var admin = v1.MapGroup("/admin").RequireAuthorization(Policies.Administer)
+            .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        admin.MapPost("/rebuild", (RebuildRunner runner) => runner.TryStart() is { } status
+                ? Results.Accepted("/v1/admin/rebuild", status)
+                : Problems.Result(StatusCodes.Status409Conflict, Problems.RebuildRunning, "A rebuild is running", "wait for it to finish (GET /v1/admin/rebuild)"))
+            .WithSummary("Rebuild every read model from position 0 into a new generation, then switch queries to it")
+            .Produces<RebuildStatus>(202).ProducesProblem(StatusCodes.Status409Conflict);
+        admin.MapGet("/rebuild", (RebuildRunner runner) => TypedResults.Ok(runner.Status)).WithSummary("The last rebuild's status");
+        return app;
+    }
+
+    private static Task<IResult> NrrAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("owner (default) or none")] string? groupBy,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
+        RangeReportAsync(http, source, watcher, cache, ReportPart.Nrr, from, to, groupBy, asOfPosition, minPosition, ct);
+
+    private static Task<IResult> BridgeAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("owner (default) or none")] string? groupBy,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
+        RangeReportAsync(http, source, watcher, cache, ReportPart.Bridge, from, to, groupBy, asOfPosition, minPosition, ct);
+
+    private static Task<IResult> NrrWindowsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("month, quarter or year")] string? window,
+        [Description("Start date YYYY-MM-DD: the first window is the one holding it")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("owner (default) or none")] string? groupBy,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
+        WindowsReportAsync(http, source, watcher, cache, ReportPart.Nrr, window, from, to, groupBy, asOfPosition, minPosition, ct);
+
+    private static Task<IResult> BridgeWindowsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("month, quarter or year")] string? window,
+        [Description("Start date YYYY-MM-DD: the first window is the one holding it")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("owner (default) or none")] string? groupBy,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
+        WindowsReportAsync(http, source, watcher, cache, ReportPart.Bridge, window, from, to, groupBy, asOfPosition, minPosition, ct);
+
+    private static async Task<IResult> RangeReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
+        string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
+    {
+        var q = new QueryReader(http);
+        var range = q.Range(from, to);
+        bool byOwner = q.GroupBy(groupBy);
+        long? asOf = q.Position("asOfPosition", asOfPosition);
+        long? min = q.Position("minPosition", minPosition);
+        if (q.Error is { } error) return error;
+        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        {
+            var window = new Window(range.From, range.To);
+            var (position, report) = asOf is { } p
+                ? (p, (await source.AsOfAsync(p, ct)).Report(window, byOwner))
+                : await RangeAsync(source, window, ct);
+            if (csv) return (position, Csv([report], part, byOwner));
+            object body = part == ReportPart.Nrr
+                ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), NrrRows(report, byOwner))
+                : new BridgeReport(position, Dates.Format(window.From), Dates.Format(window.To), BridgeRows(report, byOwner));
+            return (position, body);
+        }, ct);
+    }
+
+    private static async Task<(long, WindowReport)> RangeAsync(ReportSource source, Window window, CancellationToken ct)
+    {
+        var snapshot = await source.HistoriesAsync(ct);
+        return (snapshot.Position, snapshot.Report(window));
+    }
+
+    private static async Task<IResult> WindowsReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
+        string? window, string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
+    {
+        var q = new QueryReader(http);
+        var kind = q.WindowKind(window);
+        var range = q.Range(from, to);
+        bool byOwner = q.GroupBy(groupBy);
+        long? asOf = q.Position("asOfPosition", asOfPosition);
+        long? min = q.Position("minPosition", minPosition);
+        if (q.Error is { } error) return error;
+        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        {
+            var (position, reports) = asOf is { } p
+                ? (p, (await source.AsOfAsync(p, ct)).Report(Window.Calendar(kind, range.From, range.To), byOwner))
+                : await source.WindowsAsync(kind, range.From, range.To, ct);
+            if (csv) return (position, Csv(reports, part, byOwner));
+            object body = part == ReportPart.Nrr
+                ? new NrrWindows(position, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), NrrRows(r, byOwner))).ToList())
+                : new BridgeWindows(position, reports.Select(r => new BridgeWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), BridgeRows(r, byOwner))).ToList());
+            return (position, body);
+        }, ct);
+    }
+
+    private static async Task<IResult> ChurnReasonsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("One owner's churn; omit (or *) for company-wide")] string? ownerId,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct)
+    {
+        var q = new QueryReader(http);
+        var range = q.Range(from, to);
+        long? asOf = q.Position("asOfPosition", asOfPosition);
+        long? min = q.Position("minPosition", minPosition);
+        var owner = string.IsNullOrEmpty(ownerId) ? "*" : ownerId;
+        if (owner != "*" && !WireFormat.IsValidId(owner)) q.Fail("ownerId", $"ownerId '{ownerId}' is not a valid id");
+        if (q.Error is { } error) return error;
+        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        {
+            var window = new Window(range.From, range.To);
+            var (position, report) = asOf is { } p ? (p, (await source.AsOfAsync(p, ct)).Report(window)) : await RangeAsync(source, window, ct);
+            var rows = owner == "*" ? report.ChurnReasons : report.ChurnReasonsByOwner.Where(r => r.Owner.Id == owner).ToList();
+            var pareto = ReportFormats.Pareto(rows).Select(x => new ParetoRowDto(x.Row.Reason, Money.Format(x.Row.MrrLost), x.Row.Accounts, Ratio(x.Share), Ratio(x.Cumulative))).ToList();
+            if (csv)
+                return (position, ReportFormats.ToCsv(["ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare"],
+                    pareto.Select(r => new[] { owner, r.Reason, r.MrrLost, I(r.Accounts), D(r.Share), D(r.CumulativeShare) })));
+            return (position, new ChurnReasonsReport(position, Dates.Format(window.From), Dates.Format(window.To), owner, pareto));
+        }, ct);
+    }
+
+    private static async Task<IResult> TimelineAsync(HttpContext http, string accountId, LedgerStores stores, ReadModelWatcher watcher, AnswerCache cache,
+        [Description("Answer as of this log position (auditor)")] string? asOfPosition, CancellationToken ct)
+    {
+        var q = new QueryReader(http);
+        long? asOf = q.Position("asOfPosition", asOfPosition);
+        if (q.Error is { } error) return error;
+        if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
+        long head = (await stores.Log.GetHeadAsync(ct)).Position;
+        if (asOf > head) return Problems.Query("asOfPosition", $"asOfPosition {asOf} is beyond the ledger's head ({head})");
+        long position = asOf ?? head;
+        var events = (await stores.Log.ReadStreamAsync(accountId, ct)).Where(e => e.Position <= position).Select(e => e.Event).ToList();
+        if (events.Count == 0)
+            return Problems.Result(StatusCodes.Status404NotFound, Problems.NotFound, "No such account", $"no events are stored for account '{accountId}' at position {position}");
+        var history = LedgerSnapshot.Fold(events).SingleOrDefault();
+        var movements = history is null ? [] : history.Movements.Select(m => new TimelineMovement(
+            Dates.Format(m.Day), m.Kind.ToString().ToLowerInvariant(), Money.Format(m.Amount), history.OwnerDuring(m.Day),
+            Money.Format(m.Before), Money.Format(m.After), m.ChurnReason)).ToList();
+        http.Response.Headers[PositionHeader] = position.ToString(CultureInfo.InvariantCulture);
+        if (WantsCsv(http))
+            return Results.Text(ReportFormats.ToCsv(["day", "kind", "amount", "ownerId", "mrrBefore", "mrrAfter", "churnReason"],
+                movements.Select(m => new[] { m.Day, m.Kind, m.Amount, m.OwnerId ?? "", m.MrrBefore, m.MrrAfter, m.ChurnReason ?? "" })), "text/csv", Encoding.UTF8);
+        return TypedResults.Ok(new AccountTimeline(position, accountId, movements));
+    }
+
+    /// <summary>
+    /// The shared tail of every report: the auditor check for past positions, the <c>minPosition</c> wait, JSON or CSV
+    /// by <c>Accept</c>, and a cache of answers that is valid while the read models have not moved past them.
+    /// </summary>
+    private static async Task<IResult> AnswerAsync(HttpContext http, ReadModelWatcher watcher, AnswerCache cache, long? asOf, long? minPosition,
+        Func<bool, Task<(long Position, object Body)>> compute, CancellationToken ct)
+    {
+        if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
+        if (minPosition is { } min && !await watcher.WaitForAsync(min, HostSettings.MinPositionWait, ct))
+        {
+            http.Response.Headers.RetryAfter = "1";
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, Problems.NotCaughtUp, "The read models have not reached that position yet",
+                $"waited {HostSettings.MinPositionWait.TotalSeconds:F0} s for position {min}; the read models are at {watcher.Position}");
+        }
+        bool csv = WantsCsv(http);
+        var key = $"{http.Request.Path}?{http.Request.QueryString}|{(csv ? "csv" : "json")}";
+        if (!cache.TryGet(key, asOf is null ? watcher.Position : null, out var hit))
+        {
+            var (position, body) = await compute(csv);
+            hit = new Answer(position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
+                csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
+            cache.Put(key, hit);
+        }
+        http.Response.Headers[PositionHeader] = hit.Position.ToString(CultureInfo.InvariantCulture);
+        return Results.Bytes(hit.Body, hit.ContentType);
+    }
+
+    private static IResult AuditorOnly() => Problems.Result(StatusCodes.Status403Forbidden, "forbidden", "Not allowed for this key's role",
+        "answers as of a past position (asOfPosition) are for auditor keys");
+
+    private static bool WantsCsv(HttpContext http) =>
+        http.Request.Headers.Accept.Any(a => a is not null && a.Contains("text/csv", StringComparison.OrdinalIgnoreCase));
+
+    private static string Csv(IReadOnlyList<WindowReport> reports, ReportPart part, bool byOwner)
+    {
+        var (header, rows) = ReportFormats.Table(byOwner ? reports : reports.Select(CompanyOnly).ToList(), part, byOwner, ratioDecimals: 12);
+        return ReportFormats.ToCsv(header, rows);
+    }
+
+    private static WindowReport CompanyOnly(WindowReport r) =>
+        new(r.Window, r.Nrr.Where(n => n.Owner.IsAll).ToList(), r.Bridge.Where(b => b.Owner.IsAll).ToList(), r.ChurnReasons, []);
+
+    private static List<NrrRowDto> NrrRows(WindowReport r, bool byOwner) => r.Nrr.Where(n => byOwner || n.Owner.IsAll).Select(n => new NrrRowDto(
+        Owner(n.Owner), Money.Format(n.OpeningMrr), Money.Format(n.Expansion), Money.Format(n.Contraction), Money.Format(n.Churn),
+        Money.Format(n.Reactivation), Money.Format(n.ClosingMrr), n.AccountsOpening, n.AccountsRetained, Ratio(n.Nrr), Ratio(n.Grr))).ToList();
+
+    private static List<BridgeRowDto> BridgeRows(WindowReport r, bool byOwner) => r.Bridge.Where(b => byOwner || b.Owner.IsAll).Select(b => new BridgeRowDto(
+        Owner(b.Owner), Money.Format(b.OpeningMrr), Money.Format(b.New), Money.Format(b.Expansion), Money.Format(b.Contraction), Money.Format(b.Churn),
+        Money.Format(b.Reactivation), Money.Format(b.TransferIn), Money.Format(b.TransferOut), Money.Format(b.ClosingMrr), b.AccountsChurned)).ToList();
+
+    private static string? Owner(OwnerGroup g) => g.IsAll ? "*" : g.Id;
+
+    /// <summary>Ratios to 12 places and never fewer than 6 (a decimal keeps its scale when written).</summary>
+    private static decimal Ratio(decimal r) => decimal.Round(r, 12) + 0.000000m;
+
+    private static decimal? Ratio(decimal? r) => r is { } v ? Ratio(v) : null;
+
+    private static string I(int i) => i.ToString(CultureInfo.InvariantCulture);
+
+    private static string D(decimal d) => d.ToString(CultureInfo.InvariantCulture);
+}
+
+public sealed record Answer(long Position, byte[] Body, string ContentType);
+
+/// <summary>
+/// Serialised answers by request. One is served again while the read models stay at its position (or, for an
+/// as-of answer, always: the past does not change); any projected step makes the rest stale.
+/// </summary>
+public sealed class AnswerCache
+{
+    private const int MaxEntries = 4_096;
+    private readonly ConcurrentDictionary<string, Answer> _answers = new(StringComparer.Ordinal);
+
+    public bool TryGet(string key, long? currentPosition, out Answer answer) =>
+        _answers.TryGetValue(key, out answer!) && (currentPosition is not { } p || answer.Position >= p);
+
+    public void Put(string key, Answer answer)
+    {
+        if (_answers.Count >= MaxEntries) _answers.Clear();
+        _answers[key] = answer;
+    }
+}
+
+/// <summary>Reads and checks query parameters, collecting the first error as a 400 problem.</summary>
+internal sealed class QueryReader(HttpContext http)
+{
+    public IResult? Error { get; private set; }
+
+    public void Fail(string parameter, string detail) => Error ??= Problems.Query(parameter, detail);
+
+    public (DateOnly From, DateOnly To) Range(string? from, string? to)
+    {
+        var f = Date("from", from);
+        var t = Date("to", to);
+        if (Error is null && f >= t) Fail("to", $"from ({from}) must be before to ({to})");
+        return (f, t);
+    }
+
+    public WindowKind WindowKind(string? window)
+    {
+        switch (window)
+        {
+            case "month": return Domain.Reporting.WindowKind.Month;
+            case "quarter": return Domain.Reporting.WindowKind.Quarter;
+            case "year": return Domain.Reporting.WindowKind.Year;
+            default:
+                Fail("window", window is null ? "window is required: month, quarter or year" : $"window must be month, quarter or year, got '{window}'");
+                return default;
+        }
+    }
+
+    public bool GroupBy(string? groupBy)
+    {
+        if (groupBy is null or "owner") return true;
+        if (groupBy == "none") return false;
+        Fail("groupBy", $"groupBy must be owner or none, got '{groupBy}'");
+        return true;
+    }
+
+    public long? Position(string name, string? value)
+    {
+        if (value is null) return null;
+        if (long.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var p)) return p;
+        Fail(name, $"{name} must be a non-negative log position, got '{value}'");
+        return null;
+    }
+
+    private DateOnly Date(string name, string? value)
+    {
+        if (value is null) Fail(name, $"{name} is required (YYYY-MM-DD)");
+        else if (Dates.TryParse(value, out var d)) return d;
+        else Fail(name, $"{name} must be a real date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{value}'");
+        return default;
+    }
+
+    public HttpContext Http => http;
+}

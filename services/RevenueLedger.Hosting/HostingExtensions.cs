@@ -1,0 +1,151 @@
+using System.Data.Common;
+using System.Security.Claims;
+using System.Threading.RateLimiting;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.RateLimiting;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using RevenueLedger.Application;
+
+namespace RevenueLedger.Hosting;
+
+/// <summary>What every RevenueLedger HTTP host shares: stores, API-key auth, rate limits, problem details, health, OpenAPI.</summary>
+public static class HostingExtensions
+{
+    public static WebApplicationBuilder AddLedgerHost(this WebApplicationBuilder builder, LedgerComponents defaultComponents)
+    {
+        var services = builder.Services;
+        // Request-by-request framework logs drown what matters; configuration can still turn them back on.
+        foreach (var category in new[] { "Microsoft.AspNetCore", "Microsoft.AspNetCore.DataProtection" })
+            builder.Configuration[$"Logging:LogLevel:{category}"] ??= category.EndsWith("DataProtection", StringComparison.Ordinal) ? "Error" : "Warning";
+        services.AddSingleton(sp => HostSettings.From(sp.GetRequiredService<IConfiguration>(), defaultComponents));
+        services.AddSingleton(sp => sp.GetRequiredService<HostSettings>().ApiKeys is { } spec ? ApiKeyRing.Parse(spec) : ApiKeyRing.Generate());
+        // Opened once, before the first request: a host that cannot reach its store fails at start with the reason.
+        services.AddSingleton(sp => LedgerStores.OpenAsync(sp.GetRequiredService<HostSettings>().Store).GetAwaiter().GetResult());
+        services.AddSingleton<LedgerSignals>();
+        services.AddSingleton<ReadModelWatcher>();
+        services.AddHostedService<ProjectorService>();
+        services.AddHostedService<ReadModelPoller>();
+
+        builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HostSettings.MaxBodyBytes);
+        services.AddProblemDetails();
+        services.AddExceptionHandler<LedgerExceptionHandler>();
+
+        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
+        services.AddAuthorizationBuilder()
+            .AddPolicy(Policies.Submit, p => p.RequireRole(Roles.Writer))
+            .AddPolicy(Policies.Report, p => p.RequireRole(Roles.Reader, Roles.Auditor))
+            .AddPolicy(Policies.Audit, p => p.RequireRole(Roles.Auditor))
+            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin));
+
+        services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            {
+                // Per key: one client's burst does not starve the others. Unauthenticated requests are refused by
+                // authentication before doing any work, and health probes must always answer.
+                if (http.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyClaim) is not { } key) return RateLimitPartition.GetNoLimiter("anonymous");
+                int perSecond = http.RequestServices.GetRequiredService<HostSettings>().RateLimitPerSecond;
+                return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
+                {
+                    TokenLimit = perSecond,
+                    TokensPerPeriod = Math.Max(1, perSecond / 10),
+                    ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+                    QueueLimit = 0,
+                    AutoReplenishment = true,
+                });
+            });
+            o.OnRejected = async (ctx, ct) =>
+            {
+                ctx.HttpContext.Response.Headers.RetryAfter = "1";
+                await Problems.WriteAsync(ctx.HttpContext, StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests",
+                    $"this key may make {ctx.HttpContext.RequestServices.GetRequiredService<HostSettings>().RateLimitPerSecond} requests per second");
+            };
+        });
+
+        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
+        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "RevenueLedger API";
+            doc.Info.Description = "Submit revenue events; read NRR, GRR, the MRR bridge and churn reasons. Authenticate with 'Authorization: Bearer <api key>'. Errors are application/problem+json with a stable type.";
+            return Task.CompletedTask;
+        }));
+        return builder;
+    }
+
+    /// <summary>Middleware in the order that matters: errors, authentication, per-key limits, authorization.</summary>
+    public static WebApplication UseLedgerHost(this WebApplication app)
+    {
+        var keys = app.Services.GetRequiredService<ApiKeyRing>();
+        if (keys.Generated is { } generated)
+        {
+            // Printed once, to the console only (never logged): whoever started the process is who may use them.
+            Console.WriteLine("No API keys configured (LEDGER_API_KEYS); generated for this run:");
+            foreach (var (role, secret) in generated) Console.WriteLine($"  {role,-8} {secret}");
+        }
+        _ = app.Services.GetRequiredService<LedgerStores>();
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseAuthentication();
+        app.UseRateLimiter();
+        app.UseAuthorization();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
+        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapOpenApi().AllowAnonymous();
+        return app;
+    }
+
+    public static LedgerComponents Components(this WebApplication app) => app.Services.GetRequiredService<HostSettings>().Components;
+}
+
+/// <summary>Ready when the log answers.</summary>
+public sealed class StoreHealthCheck(LedgerStores stores) : IHealthCheck
+{
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        try
+        {
+            using var cts = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            cts.CancelAfter(TimeSpan.FromSeconds(2));
+            var head = await stores.Log.GetHeadAsync(cts.Token);
+            return HealthCheckResult.Healthy($"log head at position {head.Position}");
+        }
+        catch (Exception ex) when (ex is DbException or IOException or TimeoutException or OperationCanceledException)
+        {
+            return HealthCheckResult.Unhealthy("the store does not answer", ex);
+        }
+    }
+}
+
+/// <summary>
+/// Unhandled errors as problem details: a store that is down is 503 (retry later; nothing was stored), a caller's
+/// mistake 400, a body over the limit 413, anything else 500. Every one is logged by the middleware.
+/// </summary>
+public sealed class LedgerExceptionHandler(ILogger<LedgerExceptionHandler> logger) : IExceptionHandler
+{
+    public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
+    {
+        var (status, code, title, detail) = exception switch
+        {
+            BadHttpRequestException { StatusCode: StatusCodes.Status413PayloadTooLarge } =>
+                (413, Problems.BodyTooLarge, "Request body too large", $"the body may be at most {HostSettings.MaxBodyBytes} bytes"),
+            BadHttpRequestException b => (b.StatusCode, Problems.InvalidQuery, "Bad request", b.Message),
+            LedgerUsageException u => (400, Problems.InvalidQuery, "Bad request", u.Message),
+            DbException or TimeoutException or IOException => (503, Problems.Unavailable, "The store is unavailable", "nothing was stored; retry later"),
+            _ => (500, Problems.Internal, "Internal error", "the error was logged"),
+        };
+        if (status >= 500) logger.LogError(exception, "{Method} {Path} failed", http.Request.Method, http.Request.Path);
+        if (status == 503) http.Response.Headers.RetryAfter = "5";
+        await Problems.WriteAsync(http, status, code, title, detail);
+        return true;
+    }
+}
