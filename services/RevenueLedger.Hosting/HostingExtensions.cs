@@ -55,11 +55,13 @@ public static class HostingExtensions
                 // authentication before doing any work, and health probes must always answer.
                 if (http.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyClaim) is not { } key) return RateLimitPartition.GetNoLimiter("anonymous");
                 int perSecond = http.RequestServices.GetRequiredService<HostSettings>().RateLimitPerSecond;
+                // Refilled ten times a second (smoothly) when the rate allows it, else once a second.
+                var (period, tokens) = perSecond >= 10 ? (TimeSpan.FromMilliseconds(100), perSecond / 10) : (TimeSpan.FromSeconds(1), perSecond);
                 return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = perSecond,
-                    TokensPerPeriod = Math.Max(1, perSecond / 10),
-                    ReplenishmentPeriod = TimeSpan.FromMilliseconds(100),
+                    TokensPerPeriod = tokens,
+                    ReplenishmentPeriod = period,
                     QueueLimit = 0,
                     AutoReplenishment = true,
                 });
