@@ -1,0 +1,105 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Text;
+using RevenueLedger.Application;
+using RevenueLedger.Domain.Reporting;
+
+/// <summary>
+/// Load from a separate process against running Gateway and Ingestion services (see run-http.sh). Each phase runs
+/// N concurrent clients for a fixed time and reports throughput and latency percentiles; the replay baseline computes
+/// the same windows answer from the log in this process.
+/// </summary>
+internal static class HttpLoad
+{
+    public static async Task<int> RunAsync(string gateway, string ingestion, string store, string readerKey, string writerKey)
+    {
+        var windowsPath = "/v1/nrr/windows?window=quarter&from=2019-01-01&to=2026-01-01&groupBy=owner";
+        using var reader = Client(gateway, readerKey, 64);
+        using var writer = Client(ingestion, writerKey, 64);
+
+        // Warm up both services (JIT, connection pools, the gateway's first answers) before measuring.
+        await Phase("warm-up", reader, 8, TimeSpan.FromSeconds(3), _ => Get(windowsPath), quiet: true);
+        await Phase("warm-up", reader, 4, TimeSpan.FromSeconds(3), RandomRange, quiet: true);
+
+        var windows = await Phase("GET /v1/nrr/windows quarter by owner, 32 connections", reader, 32, TimeSpan.FromSeconds(20), _ => Get(windowsPath));
+        var range32 = await Phase("GET /v1/nrr any range by owner, 32 connections", reader, 32, TimeSpan.FromSeconds(20), RandomRange);
+        var range4 = await Phase("GET /v1/nrr any range by owner, 4 connections", reader, 4, TimeSpan.FromSeconds(20), RandomRange);
+
+        // The same windows answer computed by replaying the log (what a ledger without read models would do).
+        var sw = Stopwatch.StartNew();
+        await using (var log = await StoreUri.Parse(store).OpenAsync(mustExist: true))
+        {
+            var snapshot = await LedgerSnapshot.LoadAsync(log);
+            var reports = snapshot.Report(Window.Calendar(WindowKind.Quarter, new DateOnly(2019, 1, 1), new DateOnly(2026, 1, 1)));
+            var json = ReportFormats.ToJson(snapshot.Position, reports, ReportPart.Nrr);
+            GC.KeepAlive(json);
+        }
+        double replayMs = sw.Elapsed.TotalMilliseconds;
+        Console.WriteLine(Invariant($"replay of the log for the same windows answer: {replayMs:F0} ms; ratio to the gateway's p50 {replayMs / windows.P50:F0}x, to its p99 {replayMs / windows.P99:F0}x"));
+
+        long next = 0;
+        string Started() => Invariant($$"""{"type":"ContractStarted","accountId":"bench-{{Interlocked.Increment(ref next)}}-{{Environment.ProcessId}}","contractId":"c1","effectiveDate":"2025-06-01","mrr":"99.5","currency":"USD"}""");
+        var single = await Phase("POST /v1/events, 32 writers", writer, 32, TimeSpan.FromSeconds(20), _ => Post("/v1/events", Started()));
+        var batch = await Phase("POST /v1/events/batch of 1,000, 4 writers", writer, 4, TimeSpan.FromSeconds(20),
+            _ => Post("/v1/events/batch", "{\"events\":[" + string.Join(',', Enumerable.Range(0, 1000).Select(_ => Started())) + "]}"));
+        Console.WriteLine(Invariant($"batch events/s: {batch.PerSecond * 1000:F0}"));
+        return windows.Errors + range32.Errors + range4.Errors + single.Errors + batch.Errors == 0 ? 0 : 1;
+
+        static Func<HttpClient, Task<HttpResponseMessage>> Get(string path) => c => c.GetAsync(path);
+
+        static Func<HttpClient, Task<HttpResponseMessage>> Post(string path, string body) =>
+            c => c.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
+
+        static Func<HttpClient, Task<HttpResponseMessage>> RandomRange(Random rng)
+        {
+            var from = new DateOnly(2019, 1, 1).AddDays(rng.Next(0, 7 * 365 - 40));
+            var to = from.AddDays(rng.Next(1, Math.Min(3 * 365, new DateOnly(2026, 1, 1).DayNumber - from.DayNumber)));
+            return Get(Invariant($"/v1/nrr?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&groupBy=owner"));
+        }
+    }
+
+    private sealed record Result(double PerSecond, double P50, double P99, int Errors);
+
+    private static async Task<Result> Phase(string name, HttpClient client, int connections, TimeSpan duration,
+        Func<Random, Func<HttpClient, Task<HttpResponseMessage>>> request, bool quiet = false)
+    {
+        var latencies = new List<double>[connections];
+        int errors = 0;
+        var stop = Stopwatch.StartNew();
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async i =>
+        {
+            var rng = new Random(i * 7919 + name.Length);
+            var mine = latencies[i] = [];
+            while (stop.Elapsed < duration)
+            {
+                var send = request(rng);
+                long t0 = Stopwatch.GetTimestamp();
+                using var response = await send(client);
+                await response.Content.LoadIntoBufferAsync();
+                mine.Add(Stopwatch.GetElapsedTime(t0).TotalMilliseconds);
+                if ((int)response.StatusCode >= 300)
+                {
+                    if (Interlocked.Increment(ref errors) <= 3) Console.Error.WriteLine($"{name}: {(int)response.StatusCode} {await response.Content.ReadAsStringAsync()}");
+                }
+            }
+        }));
+        double seconds = stop.Elapsed.TotalSeconds;
+        var all = latencies.SelectMany(l => l).Order().ToArray();
+        double P(double q) => all[Math.Min(all.Length - 1, (int)Math.Ceiling(q * all.Length) - 1)];
+        var result = new Result(all.Length / seconds, P(0.50), P(0.99), errors);
+        if (!quiet)
+            Console.WriteLine(Invariant($"{name}: {all.Length} requests in {seconds:F1} s = {result.PerSecond:F0} req/s; p50 {result.P50:F2} ms, p99 {result.P99:F2} ms, max {all[^1]:F1} ms; errors {errors}"));
+        return result;
+    }
+
+    private static HttpClient Client(string baseUrl, string key, int connections) => new(new SocketsHttpHandler { MaxConnectionsPerServer = connections, PooledConnectionLifetime = TimeSpan.FromMinutes(10) })
+    {
+        BaseAddress = new Uri(baseUrl),
+        DefaultRequestHeaders = { Authorization = new AuthenticationHeaderValue("Bearer", key) },
+        Timeout = TimeSpan.FromSeconds(60),
+    };
+
+    private static string Invariant(FormattableString s) => s.ToString(CultureInfo.InvariantCulture);
+}

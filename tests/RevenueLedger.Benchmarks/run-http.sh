@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# HTTP figures for docs/benchmarks.md (issue 4): a 1,000,000-event / 20,000-account book in PostgreSQL, the Gateway,
+# Ingestion and Projector services as separate processes, and load from this separate process. Uses
+# LEDGER_BENCH_POSTGRES (an Npgsql connection string) or the local cluster that tests/run.sh starts.
+# Usage: tests/RevenueLedger.Benchmarks/run-http.sh [WORKDIR]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+work=${1:-$(mktemp -d)}
+mkdir -p "$work"
+server=${LEDGER_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=postgres;Password=ledger-test;Database=postgres"}
+cs="$server;Search Path=bench_http"
+runuser -u postgres -- psql -q -c "DROP SCHEMA IF EXISTS bench_http CASCADE; DROP SCHEMA IF EXISTS bench_http_reporting CASCADE" 2>/dev/null || true
+
+for p in services/RevenueLedger.Cli services/RevenueLedger.Projector services/RevenueLedger.Gateway services/RevenueLedger.Ingestion tests/RevenueLedger.Benchmarks; do
+  dotnet build "$root/$p" -c Release -v q -nologo >/dev/null
+done
+bin() { echo "$root/services/$1/bin/Release/net10.0/$1.dll"; }
+ledger="dotnet $root/services/RevenueLedger.Cli/bin/Release/net10.0/ledger.dll"
+[ -f "$work/book.jsonl" ] || $ledger generate --accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10 | head -n 1000000 > "$work/book.jsonl"
+$ledger import "$work/book.jsonl" --store "postgres:$cs"
+$ledger project --store "postgres:$cs"
+
+reader="reader-$(openssl rand -hex 16)"; writer="writer-$(openssl rand -hex 16)"
+export LEDGER_STORE="postgres:$cs" LEDGER_API_KEYS="reader:$reader,writer:$writer" LEDGER_RATE_LIMIT=1000000
+pids=()
+trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+dotnet "$(bin RevenueLedger.Gateway)" --urls http://127.0.0.1:5181 > "$work/gateway.log" 2>&1 & pids+=($!)
+dotnet "$(bin RevenueLedger.Ingestion)" --urls http://127.0.0.1:5182 > "$work/ingestion.log" 2>&1 & pids+=($!)
+dotnet "$(bin RevenueLedger.Projector)" --store "postgres:$cs" > "$work/projector.log" 2>&1 & pids+=($!)
+for port in 5181 5182; do
+  for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
+done
+dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
+  http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer"
