@@ -98,7 +98,7 @@ public static class GatewayEndpoints
     private static async Task<IResult> RangeReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
         string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
     {
-        var q = new QueryReader(http);
+        var q = new QueryReader();
         var range = q.Range(from, to);
         bool byOwner = q.GroupBy(groupBy);
         long? asOf = q.Position("asOfPosition", asOfPosition);
@@ -127,7 +127,7 @@ public static class GatewayEndpoints
     private static async Task<IResult> WindowsReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
         string? window, string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
     {
-        var q = new QueryReader(http);
+        var q = new QueryReader();
         var kind = q.WindowKind(window);
         var range = q.Range(from, to);
         bool byOwner = q.GroupBy(groupBy);
@@ -153,7 +153,7 @@ public static class GatewayEndpoints
         [Description("Answer as of this log position (auditor)")] string? asOfPosition,
         [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct)
     {
-        var q = new QueryReader(http);
+        var q = new QueryReader();
         var range = q.Range(from, to);
         long? asOf = q.Position("asOfPosition", asOfPosition);
         long? min = q.Position("minPosition", minPosition);
@@ -176,7 +176,7 @@ public static class GatewayEndpoints
     private static async Task<IResult> TimelineAsync(HttpContext http, string accountId, LedgerStores stores, ReadModelWatcher watcher, AnswerCache cache,
         [Description("Answer as of this log position (auditor)")] string? asOfPosition, CancellationToken ct)
     {
-        var q = new QueryReader(http);
+        var q = new QueryReader();
         long? asOf = q.Position("asOfPosition", asOfPosition);
         if (q.Error is { } error) return error;
         if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
@@ -281,7 +281,7 @@ public sealed class AnswerCache
 }
 
 /// <summary>Reads and checks query parameters, collecting the first error as a 400 problem.</summary>
-internal sealed class QueryReader(HttpContext http)
+internal sealed class QueryReader
 {
     public IResult? Error { get; private set; }
 
@@ -331,6 +331,4 @@ internal sealed class QueryReader(HttpContext http)
         else Fail(name, $"{name} must be a real date YYYY-MM-DD between 1900-01-01 and 2999-12-31, got '{value}'");
         return default;
     }
-
-    public HttpContext Http => http;
 }

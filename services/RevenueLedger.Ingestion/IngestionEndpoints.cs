@@ -22,7 +22,8 @@ public static class IngestionEndpoints
 
     public static WebApplication MapIngestion(this WebApplication app)
     {
-        var v1 = app.MapGroup("/v1").WithTags("Ingestion");
+        var v1 = app.MapGroup("/v1").WithTags("Ingestion")
+            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         v1.MapPost("/events", SubmitAsync)
             .RequireAuthorization(Policies.Submit)
             .Accepts<EventSubmission>("application/json")
