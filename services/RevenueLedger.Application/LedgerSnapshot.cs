@@ -11,7 +11,7 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
 
     public IReadOnlyList<AccountHistory> Accounts { get; } = accounts;
 
-    public WindowReport Report(Window window, bool byOwner = true) => Reports.Compute(Accounts, window, byOwner);
+    public WindowReport Report(Window window, bool byOwner = true, ReportParts parts = ReportParts.All) => Reports.Compute(Accounts, window, byOwner, parts);
 
     /// <summary>Several windows at once: consecutive ones (calendar windows) in one sweep per account.</summary>
     public IReadOnlyList<WindowReport> Report(IReadOnlyList<Window> windows, bool byOwner = true)

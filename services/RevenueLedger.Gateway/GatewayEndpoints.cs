@@ -109,7 +109,7 @@ public static class GatewayEndpoints
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
                 ? (p, (await source.AsOfAsync(p, ct)).Report(window, byOwner))
-                : await RangeAsync(source, window, ct);
+                : await RangeAsync(source, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge, ct);
             if (csv) return (position, Csv([report], part, byOwner));
             object body = part == ReportPart.Nrr
                 ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), NrrRows(report, byOwner))
@@ -118,10 +118,10 @@ public static class GatewayEndpoints
         }, ct);
     }
 
-    private static async Task<(long, WindowReport)> RangeAsync(ReportSource source, Window window, CancellationToken ct)
+    private static async Task<(long, WindowReport)> RangeAsync(ReportSource source, Window window, bool byOwner, ReportParts parts, CancellationToken ct)
     {
         var snapshot = await source.HistoriesAsync(ct);
-        return (snapshot.Position, snapshot.Report(window));
+        return (snapshot.Position, snapshot.Report(window, byOwner, parts));
     }
 
     private static async Task<IResult> WindowsReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
@@ -163,7 +163,9 @@ public static class GatewayEndpoints
         return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
         {
             var window = new Window(range.From, range.To);
-            var (position, report) = asOf is { } p ? (p, (await source.AsOfAsync(p, ct)).Report(window)) : await RangeAsync(source, window, ct);
+            var (position, report) = asOf is { } p
+                ? (p, (await source.AsOfAsync(p, ct)).Report(window, owner != "*", ReportParts.ChurnReasons))
+                : await RangeAsync(source, window, owner != "*", ReportParts.ChurnReasons, ct);
             var rows = owner == "*" ? report.ChurnReasons : report.ChurnReasonsByOwner.Where(r => r.Owner.Id == owner).ToList();
             var pareto = ReportFormats.Pareto(rows).Select(x => new ParetoRowDto(x.Row.Reason, Money.Format(x.Row.MrrLost), x.Row.Accounts, Ratio(x.Share), Ratio(x.Cumulative))).ToList();
             if (csv)

@@ -48,12 +48,37 @@ public static class Reports
     /// NRR cohort rows, bridge rows and churn reasons for [from, to). NRR rows exist for groups with a non-empty
     /// cohort; bridge rows that are all zero are left out; churn reasons are sorted by MRR lost, then name.
     /// </summary>
-    public static WindowReport Compute(IEnumerable<AccountHistory> accounts, Window window, bool byOwner = true)
+    public static WindowReport Compute(IEnumerable<AccountHistory> accounts, Window window, bool byOwner = true, ReportParts parts = ReportParts.All)
     {
-        var totals = new WindowTotals(window, byOwner);
+        var totals = new WindowTotals(window, byOwner, parts);
         foreach (var account in accounts) totals.Add(account);
         return totals.ToReport();
     }
+
+    /// <summary>The same over a list: each core sums a contiguous share of the accounts, and the shares are merged.</summary>
+    public static WindowReport Compute(IReadOnlyList<AccountHistory> accounts, Window window, bool byOwner = true, ReportParts parts = ReportParts.All)
+    {
+        int shares = Math.Max(1, Math.Min(Environment.ProcessorCount, accounts.Count / 2048));
+        var partial = new WindowTotals[shares];
+        Parallel.For(0, shares, share =>
+        {
+            var totals = new WindowTotals(window, byOwner, parts);
+            for (int i = share * accounts.Count / shares, end = (share + 1) * accounts.Count / shares; i < end; i++) totals.Add(accounts[i]);
+            partial[share] = totals;
+        });
+        for (int share = 1; share < shares; share++) partial[0].Merge(partial[share]);
+        return partial[0].ToReport();
+    }
+}
+
+/// <summary>Which reports to sum: a caller that shows one skips the work of the others.</summary>
+[Flags]
+public enum ReportParts
+{
+    Nrr = 1,
+    Bridge = 2,
+    ChurnReasons = 4,
+    All = Nrr | Bridge | ChurnReasons,
 }
 
 /// <summary>
@@ -61,7 +86,7 @@ public static class Reports
 /// can be added, or taken out again (sign −1) when a late event changes it: that is how read models stay exact
 /// without recomputing every account.
 /// </summary>
-public sealed class WindowTotals(Window window, bool byOwner = true)
+public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts parts = ReportParts.All)
 {
     private readonly Dictionary<OwnerGroup, NrrAcc> _nrr = [];
     private readonly Dictionary<OwnerGroup, BridgeAcc> _bridge = [];
@@ -84,18 +109,22 @@ public sealed class WindowTotals(Window window, bool byOwner = true)
         if (opening == 0 && closing == 0 && first == end) return;
 
         // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
-        if (opening > 0)
+        if (opening > 0 && (parts & ReportParts.Nrr) != 0)
         {
             AddToCohort(Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
             if (byOwner) AddToCohort(Get(_nrr, OwnerGroup.Of(account.OwnerDuring(from))), account, opening, closing, first, end, sign);
         }
 
         // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
-        var all = Get(_bridge, OwnerGroup.All);
-        all.Opening += sign * opening; all.Closing += sign * closing;
-        for (int i = first; i < end; i++) all.Add(account.Movements[i], sign);
-        if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
+        if ((parts & ReportParts.Bridge) != 0)
+        {
+            var all = Get(_bridge, OwnerGroup.All);
+            all.Opening += sign * opening; all.Closing += sign * closing;
+            for (int i = first; i < end; i++) all.Add(account.Movements[i], sign);
+            if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
+        }
 
+        if ((parts & ReportParts.ChurnReasons) == 0) return;
         for (int i = first; i < end; i++)
         {
             var m = account.Movements[i];
