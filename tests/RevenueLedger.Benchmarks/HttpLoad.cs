@@ -26,6 +26,7 @@ internal static class HttpLoad
         var windows = await Phase("GET /v1/nrr/windows quarter by owner, 32 connections", reader, 32, TimeSpan.FromSeconds(20), _ => Get(windowsPath));
         var range32 = await Phase("GET /v1/nrr any range by owner, 32 connections", reader, 32, TimeSpan.FromSeconds(20), RandomRange);
         var range4 = await Phase("GET /v1/nrr any range by owner, 4 connections", reader, 4, TimeSpan.FromSeconds(20), RandomRange);
+        var range1 = await Phase("GET /v1/nrr any range by owner, 1 connection", reader, 1, TimeSpan.FromSeconds(20), RandomRange);
 
         // The same windows answer computed by replaying the log (what a ledger without read models would do).
         var sw = Stopwatch.StartNew();
@@ -45,7 +46,7 @@ internal static class HttpLoad
         var batch = await Phase("POST /v1/events/batch of 1,000, 4 writers", writer, 4, TimeSpan.FromSeconds(20),
             _ => Post("/v1/events/batch", "{\"events\":[" + string.Join(',', Enumerable.Range(0, 1000).Select(_ => Started())) + "]}"));
         Console.WriteLine(Invariant($"batch events/s: {batch.PerSecond * 1000:F0}"));
-        return windows.Errors + range32.Errors + range4.Errors + single.Errors + batch.Errors == 0 ? 0 : 1;
+        return windows.Errors + range32.Errors + range4.Errors + range1.Errors + single.Errors + batch.Errors == 0 ? 0 : 1;
 
         static Func<HttpClient, Task<HttpResponseMessage>> Get(string path) => c => c.GetAsync(path);
 
