@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
+using Microsoft.AspNetCore.Mvc;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
@@ -41,13 +42,17 @@ public static class GatewayEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        reports.MapGet("/nrr", NrrAsync).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
+        reports.MapGet("/nrr", ([AsParameters] RangeQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
+                RangeReportAsync(http, source, watcher, cache, ReportPart.Nrr, q, ct)).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
             .Produces<NrrReport>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/nrr/windows", NrrWindowsAsync).WithSummary("NRR and GRR cohort rows per calendar window")
+        reports.MapGet("/nrr/windows", ([AsParameters] WindowsQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
+                WindowsReportAsync(http, source, watcher, cache, ReportPart.Nrr, q, ct)).WithSummary("NRR and GRR cohort rows per calendar window")
             .Produces<NrrWindows>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/bridge", BridgeAsync).WithSummary("MRR bridge rows for one date range [from, to)")
+        reports.MapGet("/bridge", ([AsParameters] RangeQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
+                RangeReportAsync(http, source, watcher, cache, ReportPart.Bridge, q, ct)).WithSummary("MRR bridge rows for one date range [from, to)")
             .Produces<BridgeReport>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/bridge/windows", BridgeWindowsAsync).WithSummary("MRR bridge rows per calendar window")
+        reports.MapGet("/bridge/windows", ([AsParameters] WindowsQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
+                WindowsReportAsync(http, source, watcher, cache, ReportPart.Bridge, q, ct)).WithSummary("MRR bridge rows per calendar window")
             .Produces<BridgeWindows>(200).Produces(200, contentType: "text/csv");
         reports.MapGet("/churn-reasons", ChurnReasonsAsync).WithSummary("Churned MRR by reason (Pareto), company-wide or for one owner")
             .Produces<ChurnReasonsReport>(200).Produces(200, contentType: "text/csv");
@@ -65,44 +70,14 @@ public static class GatewayEndpoints
         return app;
     }
 
-    private static Task<IResult> NrrAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
-        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
-        [Description("owner (default) or none")] string? groupBy,
-        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
-        RangeReportAsync(http, source, watcher, cache, ReportPart.Nrr, from, to, groupBy, asOfPosition, minPosition, ct);
-
-    private static Task<IResult> BridgeAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
-        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
-        [Description("owner (default) or none")] string? groupBy,
-        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
-        RangeReportAsync(http, source, watcher, cache, ReportPart.Bridge, from, to, groupBy, asOfPosition, minPosition, ct);
-
-    private static Task<IResult> NrrWindowsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
-        [Description("month, quarter or year")] string? window,
-        [Description("Start date YYYY-MM-DD: the first window is the one holding it")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
-        [Description("owner (default) or none")] string? groupBy,
-        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
-        WindowsReportAsync(http, source, watcher, cache, ReportPart.Nrr, window, from, to, groupBy, asOfPosition, minPosition, ct);
-
-    private static Task<IResult> BridgeWindowsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
-        [Description("month, quarter or year")] string? window,
-        [Description("Start date YYYY-MM-DD: the first window is the one holding it")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
-        [Description("owner (default) or none")] string? groupBy,
-        [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct) =>
-        WindowsReportAsync(http, source, watcher, cache, ReportPart.Bridge, window, from, to, groupBy, asOfPosition, minPosition, ct);
-
     private static async Task<IResult> RangeReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
-        string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
+        RangeQuery query, CancellationToken ct)
     {
         var q = new QueryReader();
-        var range = q.Range(from, to);
-        bool byOwner = q.GroupBy(groupBy);
-        long? asOf = q.Position("asOfPosition", asOfPosition);
-        long? min = q.Position("minPosition", minPosition);
+        var range = q.Range(query.From, query.To);
+        bool byOwner = q.GroupBy(query.GroupBy);
+        long? asOf = q.Position("asOfPosition", query.AsOfPosition);
+        long? min = q.Position("minPosition", query.MinPosition);
         if (q.Error is { } error) return error;
         return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
         {
@@ -125,14 +100,14 @@ public static class GatewayEndpoints
     }
 
     private static async Task<IResult> WindowsReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
-        string? window, string? from, string? to, string? groupBy, string? asOfPosition, string? minPosition, CancellationToken ct)
+        WindowsQuery query, CancellationToken ct)
     {
         var q = new QueryReader();
-        var kind = q.WindowKind(window);
-        var range = q.Range(from, to);
-        bool byOwner = q.GroupBy(groupBy);
-        long? asOf = q.Position("asOfPosition", asOfPosition);
-        long? min = q.Position("minPosition", minPosition);
+        var kind = q.WindowKind(query.Window);
+        var range = q.Range(query.From, query.To);
+        bool byOwner = q.GroupBy(query.GroupBy);
+        long? asOf = q.Position("asOfPosition", query.AsOfPosition);
+        long? min = q.Position("minPosition", query.MinPosition);
         if (q.Error is { } error) return error;
         return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
         {
@@ -262,6 +237,35 @@ public static class GatewayEndpoints
 }
 
 public sealed record Answer(long Position, byte[] Body, string ContentType);
+
+/// <summary>
+/// A report over one date range. Every parameter is taken as text and checked by <see cref="QueryReader"/>, so each
+/// mistake is a problem+json 400 naming the parameter rather than a bare binding failure.
+/// </summary>
+public class RangeQuery
+{
+    [FromQuery(Name = "from"), Description("Start date YYYY-MM-DD (inclusive); for windows, the first window is the one holding it")]
+    public string? From { get; init; }
+
+    [FromQuery(Name = "to"), Description("End date YYYY-MM-DD (exclusive)")]
+    public string? To { get; init; }
+
+    [FromQuery(Name = "groupBy"), Description("owner (default): a row per owner and the company-wide row \"*\"; none: company-wide only")]
+    public string? GroupBy { get; init; }
+
+    [FromQuery(Name = "asOfPosition"), Description("Answer as known at this log position (auditor keys only)")]
+    public string? AsOfPosition { get; init; }
+
+    [FromQuery(Name = "minPosition"), Description("Wait up to 5 s for the read models to reach this position, else 503 with Retry-After")]
+    public string? MinPosition { get; init; }
+}
+
+/// <summary>A report per calendar window over a date range.</summary>
+public sealed class WindowsQuery : RangeQuery
+{
+    [FromQuery(Name = "window"), Description("month, quarter or year")]
+    public string? Window { get; init; }
+}
 
 /// <summary>
 /// Serialised answers by request. One is served again while the read models stay at its position (or, for an

@@ -29,17 +29,13 @@ public static class IngestionEndpoints
             .Accepts<EventSubmission>("application/json")
             .WithSummary("Submit one revenue event")
             .WithDescription("201 when stored, 200 when the same event (same eventId and content) is already stored. Refusals: 400 invalid, 409 eventId conflict, 422 rejected by a ledger rule; nothing is stored.")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesRefusals();
         v1.MapPost("/events/batch", SubmitBatchAsync)
             .RequireAuthorization(Policies.Submit)
             .Accepts<BatchSubmission>("application/json")
             .WithSummary($"Submit up to {HostSettings.MaxBatchEvents} events atomically")
             .WithDescription("All or nothing: stored only when every item is accepted or a duplicate. A refusal names the item index and the rule.")
-            .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-            .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
-            .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
+            .ProducesRefusals();
         v1.MapGet("/accounts/{accountId}/events", AccountEventsAsync)
             .RequireAuthorization(Policies.Audit)
             .WithSummary("An account's stored events (auditor)")
@@ -50,6 +46,11 @@ public static class IngestionEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         return app;
     }
+
+    /// <summary>What a submission can be refused with (spec §2) besides the group's 401/403/429/503.</summary>
+    private static RouteHandlerBuilder ProducesRefusals(this RouteHandlerBuilder endpoint) => endpoint
+        .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
 
     private static async Task<Results<Created<Submitted>, Ok<Submitted>, ProblemHttpResult>> SubmitAsync(
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
