@@ -24,7 +24,7 @@ internal static class ServeCommand
             var uri = StoreUri.Parse(p.GetValue(store));
             var listen = p.GetValue(urls)!;
             bool keysConfigured = !string.IsNullOrWhiteSpace(Environment.GetEnvironmentVariable("LEDGER_API_KEYS"));
-            if (!keysConfigured && !IsLoopbackOnly(listen))
+            if (!keysConfigured && !HostingExtensions.IsLoopbackOnly(listen))
             {
                 // Generated keys are printed to whoever started the process; nobody else should be able to reach it.
                 var loopback = ToLoopback(listen);
@@ -58,10 +58,6 @@ internal static class ServeCommand
         });
         return cmd;
     }
-
-    private static bool IsLoopbackOnly(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(u =>
-        Uri.TryCreate(u, UriKind.Absolute, out var parsed)
-        && (parsed.Host == "localhost" || (IPAddress.TryParse(parsed.Host.Trim('[', ']'), out var ip) && IPAddress.IsLoopback(ip))));
 
     private static string ToLoopback(string urls) => string.Join(';', urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(u =>
         Uri.TryCreate(u.Replace("*", "0.0.0.0", StringComparison.Ordinal).Replace("+", "0.0.0.0", StringComparison.Ordinal), UriKind.Absolute, out var parsed)

@@ -190,10 +190,11 @@ public static class GatewayEndpoints
         }
         bool csv = WantsCsv(http);
         var key = $"{http.Request.Path}?{http.Request.QueryString}|{(csv ? "csv" : "json")}";
-        if (!cache.TryGet(key, asOf is null ? watcher.Position : null, out var hit))
+        int generation = watcher.Generation;
+        if (!cache.TryGet(key, asOf is null ? (generation, watcher.Position) : null, out var hit))
         {
             var (position, body) = await compute(csv);
-            hit = new Answer(position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
+            hit = new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
                 csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
             cache.Put(key, hit);
         }
@@ -236,7 +237,8 @@ public static class GatewayEndpoints
     private static string D(decimal d) => d.ToString(CultureInfo.InvariantCulture);
 }
 
-public sealed record Answer(long Position, byte[] Body, string ContentType);
+/// <summary>A serialised answer, with the read-model generation the gateway knew when computing it.</summary>
+public sealed record Answer(int Generation, long Position, byte[] Body, string ContentType);
 
 /// <summary>
 /// A report over one date range. Every parameter is taken as text and checked by <see cref="QueryReader"/>, so each
@@ -276,8 +278,12 @@ public sealed class AnswerCache
     private const int MaxEntries = 4_096;
     private readonly ConcurrentDictionary<string, Answer> _answers = new(StringComparer.Ordinal);
 
-    public bool TryGet(string key, long? currentPosition, out Answer answer) =>
-        _answers.TryGetValue(key, out answer!) && (currentPosition is not { } p || answer.Position >= p);
+    /// <summary>
+    /// A rebuild switches generation at the same position, so an answer is current only for the same generation
+    /// (and at least the current position); as-of answers (<paramref name="current"/> null) are always current.
+    /// </summary>
+    public bool TryGet(string key, (int Generation, long Position)? current, out Answer answer) =>
+        _answers.TryGetValue(key, out answer!) && (current is not { } c || (answer.Generation == c.Generation && answer.Position >= c.Position));
 
     public void Put(string key, Answer answer)
     {

@@ -14,6 +14,7 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher)
 {
     private readonly SemaphoreSlim _historiesGate = new(1, 1);
     private volatile LedgerSnapshot? _histories;
+    private int _historiesGeneration = -1;
     private readonly SemaphoreSlim _asOfGate = new(1, 1);
     private readonly LinkedList<LedgerSnapshot> _asOf = new();
 
@@ -26,13 +27,16 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher)
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)
     {
-        if (_histories is { } h && h.Position >= watcher.Position) return h;
+        // Current while the read models have not moved and no rebuild switched generation (at the same position).
+        if (_histories is { } h && h.Position >= watcher.Position && Volatile.Read(ref _historiesGeneration) == watcher.Generation) return h;
         await _historiesGate.WaitAsync(ct);
         try
         {
-            if (_histories is { } again && again.Position >= watcher.Position) return again;
+            int generation = watcher.Generation;
+            if (_histories is { } again && again.Position >= watcher.Position && _historiesGeneration == generation) return again;
             var view = await stores.ReadModels.ReadViewAsync(null, default, default, histories: true, ct);
             var snapshot = view is null ? new LedgerSnapshot(0, []) : new LedgerSnapshot(view.Position, view.Histories!);
+            Volatile.Write(ref _historiesGeneration, generation);
             _histories = snapshot;
             return snapshot;
         }

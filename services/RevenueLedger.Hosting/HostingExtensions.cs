@@ -55,8 +55,8 @@ public static class HostingExtensions
                 // authentication before doing any work, and health probes must always answer.
                 if (http.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyClaim) is not { } key) return RateLimitPartition.GetNoLimiter("anonymous");
                 int perSecond = http.RequestServices.GetRequiredService<HostSettings>().RateLimitPerSecond;
-                // Refilled ten times a second (smoothly) when the rate allows it, else once a second.
-                var (period, tokens) = perSecond >= 10 ? (TimeSpan.FromMilliseconds(100), perSecond / 10) : (TimeSpan.FromSeconds(1), perSecond);
+                // Refilled ten times a second (smoothly) when the rate divides evenly, else once a second: exactly the rate.
+                var (period, tokens) = perSecond % 10 == 0 ? (TimeSpan.FromMilliseconds(100), perSecond / 10) : (TimeSpan.FromSeconds(1), perSecond);
                 return RateLimitPartition.GetTokenBucketLimiter(key, _ => new TokenBucketRateLimiterOptions
                 {
                     TokenLimit = perSecond,
@@ -90,6 +90,9 @@ public static class HostingExtensions
         var keys = app.Services.GetRequiredService<ApiKeyRing>();
         if (keys.Generated is { } generated)
         {
+            var urls = app.Configuration["urls"] ?? app.Configuration["ASPNETCORE_URLS"] ?? "http://localhost:5000";
+            if (!IsLoopbackOnly(urls))
+                throw new LedgerUsageException($"no API keys configured (LEDGER_API_KEYS): refusing to listen on {urls}; generated keys are for loopback only");
             // Printed once, to the console only (never logged): whoever started the process is who may use them.
             Console.WriteLine("No API keys configured (LEDGER_API_KEYS); generated for this run:");
             foreach (var (role, secret) in generated) Console.WriteLine($"  {role,-8} {secret}");
@@ -105,6 +108,11 @@ public static class HostingExtensions
         app.MapOpenApi().AllowAnonymous();
         return app;
     }
+
+    /// <summary>True when every URL binds a loopback address (or localhost).</summary>
+    public static bool IsLoopbackOnly(string urls) => urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).All(u =>
+        Uri.TryCreate(u, UriKind.Absolute, out var parsed)
+        && (parsed.Host == "localhost" || (System.Net.IPAddress.TryParse(parsed.Host.Trim('[', ']'), out var ip) && System.Net.IPAddress.IsLoopback(ip))));
 
     public static LedgerComponents Components(this WebApplication app) => app.Services.GetRequiredService<HostSettings>().Components;
 }

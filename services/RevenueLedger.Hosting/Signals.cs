@@ -87,8 +87,12 @@ public sealed class ReadModelWatcher
         }
         catch (TimeoutException)
         {
-            lock (_lock) _waiters.RemoveAll(w => w.Done == done);
             return Position >= position;
+        }
+        finally
+        {
+            // Also when the caller went away: a waiter left behind would keep the poller polling fast forever.
+            lock (_lock) _waiters.RemoveAll(w => w.Done == done);
         }
     }
 }

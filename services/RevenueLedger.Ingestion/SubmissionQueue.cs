@@ -19,7 +19,9 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
     public Task<SubmissionResult> SubmitAsync(ParseResult item, CancellationToken ct)
     {
         var done = new TaskCompletionSource<SubmissionResult>(TaskCreationOptions.RunContinuationsAsynchronously);
-        if (!_queue.Writer.TryWrite((item, done))) throw new InvalidOperationException("the ingestion queue is closed (the service is stopping)");
+        // A caller that gave up never looks at the result; observe a failure here so it is not left unobserved.
+        _ = done.Task.ContinueWith(t => _ = t.Exception, CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
+        if (!_queue.Writer.TryWrite((item, done))) throw new TimeoutException("the ingestion queue is closed (the service is stopping); retry");
         // A caller that gives up still gets its event stored or refused; only its wait is cancelled.
         return done.Task.WaitAsync(ct);
     }
@@ -35,7 +37,8 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
                 while (group.Count < MaxGroup && _queue.Reader.TryRead(out var next)) group.Add(next);
                 try
                 {
-                    var results = await stores.Ledger.SubmitEachAsync(group.Select(g => g.Item).ToList(), stoppingToken);
+                    // Not cancelled by shutdown: a group that started appending finishes, so its answers are true.
+                    var results = await stores.Ledger.SubmitEachAsync(group.Select(g => g.Item).ToList(), CancellationToken.None);
                     for (int i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
                     if (results.Any(r => r.Outcome == Outcome.Accepted)) signals.Appended(results.Max(r => r.Position ?? 0));
                 }
