@@ -42,17 +42,13 @@ public static class GatewayEndpoints
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
-        reports.MapGet("/nrr", ([AsParameters] RangeQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
-                RangeReportAsync(http, source, watcher, cache, ReportPart.Nrr, q, ct)).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
+        reports.MapGet("/nrr", ([AsParameters] RangeQuery q, [AsParameters] ReportContext c) => RangeReportAsync(c, ReportPart.Nrr, q)).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
             .Produces<NrrReport>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/nrr/windows", ([AsParameters] WindowsQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
-                WindowsReportAsync(http, source, watcher, cache, ReportPart.Nrr, q, ct)).WithSummary("NRR and GRR cohort rows per calendar window")
+        reports.MapGet("/nrr/windows", ([AsParameters] WindowsQuery q, [AsParameters] ReportContext c) => WindowsReportAsync(c, ReportPart.Nrr, q)).WithSummary("NRR and GRR cohort rows per calendar window")
             .Produces<NrrWindows>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/bridge", ([AsParameters] RangeQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
-                RangeReportAsync(http, source, watcher, cache, ReportPart.Bridge, q, ct)).WithSummary("MRR bridge rows for one date range [from, to)")
+        reports.MapGet("/bridge", ([AsParameters] RangeQuery q, [AsParameters] ReportContext c) => RangeReportAsync(c, ReportPart.Bridge, q)).WithSummary("MRR bridge rows for one date range [from, to)")
             .Produces<BridgeReport>(200).Produces(200, contentType: "text/csv");
-        reports.MapGet("/bridge/windows", ([AsParameters] WindowsQuery q, HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, CancellationToken ct) =>
-                WindowsReportAsync(http, source, watcher, cache, ReportPart.Bridge, q, ct)).WithSummary("MRR bridge rows per calendar window")
+        reports.MapGet("/bridge/windows", ([AsParameters] WindowsQuery q, [AsParameters] ReportContext c) => WindowsReportAsync(c, ReportPart.Bridge, q)).WithSummary("MRR bridge rows per calendar window")
             .Produces<BridgeWindows>(200).Produces(200, contentType: "text/csv");
         reports.MapGet("/churn-reasons", ChurnReasonsAsync).WithSummary("Churned MRR by reason (Pareto), company-wide or for one owner")
             .Produces<ChurnReasonsReport>(200).Produces(200, contentType: "text/csv");
@@ -70,8 +66,7 @@ public static class GatewayEndpoints
         return app;
     }
 
-    private static async Task<IResult> RangeReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
-        RangeQuery query, CancellationToken ct)
+    private static async Task<IResult> RangeReportAsync(ReportContext c, ReportPart part, RangeQuery query)
     {
         var q = new QueryReader();
         var range = q.Range(query.From, query.To);
@@ -79,28 +74,27 @@ public static class GatewayEndpoints
         long? asOf = q.Position("asOfPosition", query.AsOfPosition);
         long? min = q.Position("minPosition", query.MinPosition);
         if (q.Error is { } error) return error;
-        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        return await AnswerAsync(c, asOf, min, async csv =>
         {
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
-                ? (p, (await source.AsOfAsync(p, ct)).Report(window, byOwner))
-                : await RangeAsync(source, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge, ct);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(window, byOwner))
+                : await RangeAsync(c, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge);
             if (csv) return (position, Csv([report], part, byOwner));
             object body = part == ReportPart.Nrr
-                ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), NrrRows(report, byOwner))
-                : new BridgeReport(position, Dates.Format(window.From), Dates.Format(window.To), BridgeRows(report, byOwner));
+                ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), NrrRows(report))
+                : new BridgeReport(position, Dates.Format(window.From), Dates.Format(window.To), BridgeRows(report));
             return (position, body);
-        }, ct);
+        });
     }
 
-    private static async Task<(long, WindowReport)> RangeAsync(ReportSource source, Window window, bool byOwner, ReportParts parts, CancellationToken ct)
+    private static async Task<(long, WindowReport)> RangeAsync(ReportContext c, Window window, bool byOwner, ReportParts parts)
     {
-        var snapshot = await source.HistoriesAsync(ct);
+        var snapshot = await c.Source.HistoriesAsync(c.Ct);
         return (snapshot.Position, snapshot.Report(window, byOwner, parts));
     }
 
-    private static async Task<IResult> WindowsReportAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache, ReportPart part,
-        WindowsQuery query, CancellationToken ct)
+    private static async Task<IResult> WindowsReportAsync(ReportContext c, ReportPart part, WindowsQuery query)
     {
         var q = new QueryReader();
         var kind = q.WindowKind(query.Window);
@@ -109,24 +103,24 @@ public static class GatewayEndpoints
         long? asOf = q.Position("asOfPosition", query.AsOfPosition);
         long? min = q.Position("minPosition", query.MinPosition);
         if (q.Error is { } error) return error;
-        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        return await AnswerAsync(c, asOf, min, async csv =>
         {
             var (position, reports) = asOf is { } p
-                ? (p, (await source.AsOfAsync(p, ct)).Report(Window.Calendar(kind, range.From, range.To), byOwner))
-                : await source.WindowsAsync(kind, range.From, range.To, ct);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(Window.Calendar(kind, range.From, range.To), byOwner))
+                : await c.Source.WindowsAsync(kind, range.From, range.To, byOwner, c.Ct);
             if (csv) return (position, Csv(reports, part, byOwner));
             object body = part == ReportPart.Nrr
-                ? new NrrWindows(position, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), NrrRows(r, byOwner))).ToList())
-                : new BridgeWindows(position, reports.Select(r => new BridgeWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), BridgeRows(r, byOwner))).ToList());
+                ? new NrrWindows(position, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), NrrRows(r))).ToList())
+                : new BridgeWindows(position, reports.Select(r => new BridgeWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), BridgeRows(r))).ToList());
             return (position, body);
-        }, ct);
+        });
     }
 
-    private static async Task<IResult> ChurnReasonsAsync(HttpContext http, ReportSource source, ReadModelWatcher watcher, AnswerCache cache,
+    private static async Task<IResult> ChurnReasonsAsync([AsParameters] ReportContext c,
         [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
         [Description("One owner's churn; omit (or *) for company-wide")] string? ownerId,
         [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition, CancellationToken ct)
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition)
     {
         var q = new QueryReader();
         var range = q.Range(from, to);
@@ -135,22 +129,22 @@ public static class GatewayEndpoints
         var owner = string.IsNullOrEmpty(ownerId) ? "*" : ownerId;
         if (owner != "*" && !WireFormat.IsValidId(owner)) q.Fail("ownerId", $"ownerId '{ownerId}' is not a valid id");
         if (q.Error is { } error) return error;
-        return await AnswerAsync(http, watcher, cache, asOf, min, async csv =>
+        return await AnswerAsync(c, asOf, min, async csv =>
         {
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
-                ? (p, (await source.AsOfAsync(p, ct)).Report(window, owner != "*", ReportParts.ChurnReasons))
-                : await RangeAsync(source, window, owner != "*", ReportParts.ChurnReasons, ct);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(window, owner != "*", ReportParts.ChurnReasons))
+                : await RangeAsync(c, window, owner != "*", ReportParts.ChurnReasons);
             var rows = owner == "*" ? report.ChurnReasons : report.ChurnReasonsByOwner.Where(r => r.Owner.Id == owner).ToList();
             var pareto = ReportFormats.Pareto(rows).Select(x => new ParetoRowDto(x.Row.Reason, Money.Format(x.Row.MrrLost), x.Row.Accounts, Ratio(x.Share), Ratio(x.Cumulative))).ToList();
             if (csv)
                 return (position, ReportFormats.ToCsv(["ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare"],
                     pareto.Select(r => new[] { owner, r.Reason, r.MrrLost, I(r.Accounts), D(r.Share), D(r.CumulativeShare) })));
             return (position, new ChurnReasonsReport(position, Dates.Format(window.From), Dates.Format(window.To), owner, pareto));
-        }, ct);
+        });
     }
 
-    private static async Task<IResult> TimelineAsync(HttpContext http, string accountId, LedgerStores stores, ReadModelWatcher watcher, AnswerCache cache,
+    private static async Task<IResult> TimelineAsync(HttpContext http, string accountId, LedgerStores stores,
         [Description("Answer as of this log position (auditor)")] string? asOfPosition, CancellationToken ct)
     {
         var q = new QueryReader();
@@ -178,11 +172,11 @@ public static class GatewayEndpoints
     /// The shared tail of every report: the auditor check for past positions, the <c>minPosition</c> wait, JSON or CSV
     /// by <c>Accept</c>, and a cache of answers that is valid while the read models have not moved past them.
     /// </summary>
-    private static async Task<IResult> AnswerAsync(HttpContext http, ReadModelWatcher watcher, AnswerCache cache, long? asOf, long? minPosition,
-        Func<bool, Task<(long Position, object Body)>> compute, CancellationToken ct)
+    private static async Task<IResult> AnswerAsync(ReportContext c, long? asOf, long? minPosition, Func<bool, Task<(long Position, object Body)>> compute)
     {
+        var (http, watcher, cache) = (c.Http, c.Watcher, c.Cache);
         if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
-        if (minPosition is { } min && !await watcher.WaitForAsync(min, HostSettings.MinPositionWait, ct))
+        if (minPosition is { } min && !await watcher.WaitForAsync(min, HostSettings.MinPositionWait, c.Ct))
         {
             http.Response.Headers.RetryAfter = "1";
             return Problems.Result(StatusCodes.Status503ServiceUnavailable, Problems.NotCaughtUp, "The read models have not reached that position yet",
@@ -210,18 +204,15 @@ public static class GatewayEndpoints
 
     private static string Csv(IReadOnlyList<WindowReport> reports, ReportPart part, bool byOwner)
     {
-        var (header, rows) = ReportFormats.Table(byOwner ? reports : reports.Select(CompanyOnly).ToList(), part, byOwner, ratioDecimals: 12);
+        var (header, rows) = ReportFormats.Table(reports, part, byOwner, ratioDecimals: 12);
         return ReportFormats.ToCsv(header, rows);
     }
 
-    private static WindowReport CompanyOnly(WindowReport r) =>
-        new(r.Window, r.Nrr.Where(n => n.Owner.IsAll).ToList(), r.Bridge.Where(b => b.Owner.IsAll).ToList(), r.ChurnReasons, []);
-
-    private static List<NrrRowDto> NrrRows(WindowReport r, bool byOwner) => r.Nrr.Where(n => byOwner || n.Owner.IsAll).Select(n => new NrrRowDto(
+    private static List<NrrRowDto> NrrRows(WindowReport r) => r.Nrr.Select(n => new NrrRowDto(
         Owner(n.Owner), Money.Format(n.OpeningMrr), Money.Format(n.Expansion), Money.Format(n.Contraction), Money.Format(n.Churn),
         Money.Format(n.Reactivation), Money.Format(n.ClosingMrr), n.AccountsOpening, n.AccountsRetained, Ratio(n.Nrr), Ratio(n.Grr))).ToList();
 
-    private static List<BridgeRowDto> BridgeRows(WindowReport r, bool byOwner) => r.Bridge.Where(b => byOwner || b.Owner.IsAll).Select(b => new BridgeRowDto(
+    private static List<BridgeRowDto> BridgeRows(WindowReport r) => r.Bridge.Select(b => new BridgeRowDto(
         Owner(b.Owner), Money.Format(b.OpeningMrr), Money.Format(b.New), Money.Format(b.Expansion), Money.Format(b.Contraction), Money.Format(b.Churn),
         Money.Format(b.Reactivation), Money.Format(b.TransferIn), Money.Format(b.TransferOut), Money.Format(b.ClosingMrr), b.AccountsChurned)).ToList();
 
@@ -238,6 +229,9 @@ public static class GatewayEndpoints
 }
 
 /// <summary>A serialised answer, with the read-model generation the gateway knew when computing it.</summary>
+/// <summary>What every report handler needs besides its query (bound with [AsParameters]).</summary>
+public sealed record ReportContext(HttpContext Http, ReportSource Source, ReadModelWatcher Watcher, AnswerCache Cache, CancellationToken Ct);
+
 public sealed record Answer(int Generation, long Position, byte[] Body, string ContentType);
 
 /// <summary>

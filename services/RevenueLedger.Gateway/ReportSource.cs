@@ -18,11 +18,11 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher)
     private readonly SemaphoreSlim _asOfGate = new(1, 1);
     private readonly LinkedList<LedgerSnapshot> _asOf = new();
 
-    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct)
+    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
-        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner: true, ct) is { } r) return r;
-        return (0, new LedgerSnapshot(0, []).Report(windows));
+        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, ct) is { } r) return r;
+        return (0, new LedgerSnapshot(0, []).Report(windows, byOwner));
     }
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)

@@ -41,14 +41,15 @@ public sealed class ProjectorService(LedgerStores stores, LedgerSignals signals,
 }
 
 /// <summary>
-/// Learns the read models' position from the database when no projector in this process reports it: every second,
+/// Learns the read models' position from the database when no projector runs in this process: every second,
 /// and every 50 ms while a request waits for a position.
 /// </summary>
 public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watcher, HostSettings settings, ILogger<ReadModelPoller> logger) : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        if (!settings.Components.HasFlag(LedgerComponents.Gateway)) return;
+        // An in-process projector publishes every step itself; polling the database as well would be work done twice.
+        if (!settings.Components.HasFlag(LedgerComponents.Gateway) || settings.Components.HasFlag(LedgerComponents.Projector)) return;
         var last = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
