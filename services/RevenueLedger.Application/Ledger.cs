@@ -258,7 +258,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 case Decision.Accept accept:
                     working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
                     pending[e.EventId] = (i, e);
-                    appendOrder.Add((i, EventData.From(e))); // payload serialised here, off the append's critical path
+                    appendOrder.Add((i, EventData.From(e, items[i].TraceContext))); // payload serialised here, off the append's critical path
                     results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
                     break;
                 case Decision.AlreadyStored already:

@@ -327,6 +327,9 @@ public static class WireFormat
 /// <summary>Either a parsed event or the reason it is invalid.</summary>
 public readonly record struct ParseResult(LedgerEvent? Event, LedgerError? Error)
 {
+    /// <summary>Opaque to the domain: the submitter's trace context (W3C traceparent), stored beside the event.</summary>
+    public string? TraceContext { get; init; }
+
     public static implicit operator ParseResult(LedgerEvent e) => new(e, null);
 
     public static implicit operator ParseResult(LedgerError e) => new(null, e);

@@ -13,7 +13,8 @@ namespace RevenueLedger.EventStore.Postgres;
 /// </summary>
 public sealed class PostgresEventStore : IEventStore
 {
-    private const int SchemaVersion = 1;
+    // 2: events.trace_context (telemetry beside the event, outside the hash chain).
+    private const int SchemaVersion = 2;
     private readonly NpgsqlDataSource _db;
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _appendGate = new(1, 1);
@@ -68,9 +69,11 @@ public sealed class PostgresEventStore : IEventStore
                 payload        text   NOT NULL,
                 recorded_at    text   NOT NULL,
                 hash           text   NOT NULL,
+                trace_context  text   NULL,
                 CONSTRAINT ux_events_event_id UNIQUE (event_id),
                 CONSTRAINT ux_events_stream UNIQUE (account_id, stream_version)
             );
+            ALTER TABLE events ADD COLUMN IF NOT EXISTS trace_context text NULL;
             CREATE INDEX IF NOT EXISTS ix_events_reversals ON events (position) WHERE event_type = 'V1.EventReversed';
             CREATE TABLE IF NOT EXISTS ledger_head (id int PRIMARY KEY CHECK (id = 1), position bigint NOT NULL, hash text NOT NULL);
             INSERT INTO ledger_head (id, position, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
@@ -202,7 +205,7 @@ public sealed class PostgresEventStore : IEventStore
         if (rows.Count > 0)
         {
             await using (var copy = await c.BeginBinaryImportAsync(
-                "COPY events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash) FROM STDIN (FORMAT BINARY)", ct))
+                "COPY events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash, trace_context) FROM STDIN (FORMAT BINARY)", ct))
             {
                 foreach (var row in rows)
                 {
@@ -215,6 +218,8 @@ public sealed class PostgresEventStore : IEventStore
                     await copy.WriteAsync(row.Data.Payload, NpgsqlDbType.Text, ct);
                     await copy.WriteAsync(recordedAt, NpgsqlDbType.Text, ct);
                     await copy.WriteAsync(row.Hash, NpgsqlDbType.Text, ct);
+                    if (row.Data.TraceContext is null) await copy.WriteNullAsync(ct);
+                    else await copy.WriteAsync(row.Data.TraceContext, NpgsqlDbType.Text, ct);
                 }
                 await copy.CompleteAsync(ct);
             }
@@ -236,10 +241,24 @@ public sealed class PostgresEventStore : IEventStore
         return await r.ReadAsync(ct) ? new StoreHead(r.GetInt64(0), r.GetString(1)) : StoreHead.Empty;
     }
 
-    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash";
+    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash, trace_context";
 
     private static RecordedEvent ReadEvent(NpgsqlDataReader r) =>
-        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
+        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
+            r.IsDBNull(8) ? null : r.GetString(8));
+
+    public async Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand(
+            "SELECT position, trace_context FROM events WHERE position >= @from AND position <= @to AND trace_context IS NOT NULL ORDER BY position LIMIT @limit");
+        cmd.Parameters.AddWithValue("from", fromPosition);
+        cmd.Parameters.AddWithValue("to", toPosition);
+        cmd.Parameters.AddWithValue("limit", limit);
+        var result = new List<(long, string)>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) result.Add((r.GetInt64(0), r.GetString(1)));
+        return result;
+    }
 
     public async Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) =>
         (await ReadStreamsAsync([accountId], ct)).GetValueOrDefault(accountId) ?? [];

@@ -17,12 +17,12 @@ public sealed class EventRowWriter : IDisposable
     {
         _db = connection.Handle ?? throw new InvalidOperationException("the connection is not open");
         int rc = raw.sqlite3_prepare_v2(_db,
-            "INSERT INTO events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash, trace_context) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             out _insert);
         SqliteException.ThrowExceptionForRC(rc, _db);
     }
 
-    public void Insert(long position, string accountId, long streamVersion, string eventType, string eventId, string payload, string recordedAt, string hash)
+    public void Insert(long position, string accountId, long streamVersion, string eventType, string eventId, string payload, string recordedAt, string hash, string? traceContext = null)
     {
         raw.sqlite3_bind_int64(_insert, 1, position);
         raw.sqlite3_bind_text(_insert, 2, accountId);
@@ -32,6 +32,8 @@ public sealed class EventRowWriter : IDisposable
         raw.sqlite3_bind_text(_insert, 6, payload);
         raw.sqlite3_bind_text(_insert, 7, recordedAt);
         raw.sqlite3_bind_text(_insert, 8, hash);
+        if (traceContext is null) raw.sqlite3_bind_null(_insert, 9);
+        else raw.sqlite3_bind_text(_insert, 9, traceContext);
         int rc = raw.sqlite3_step(_insert);
         raw.sqlite3_reset(_insert);
         if (rc != raw.SQLITE_DONE) SqliteException.ThrowExceptionForRC(rc, _db);

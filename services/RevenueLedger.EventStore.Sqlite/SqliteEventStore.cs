@@ -10,7 +10,8 @@ namespace RevenueLedger.EventStore.Sqlite;
 /// </summary>
 public sealed class SqliteEventStore : IEventStore
 {
-    private const int SchemaVersion = 1;
+    // 2: events.trace_context (telemetry beside the event, outside the hash chain).
+    private const int SchemaVersion = 2;
 
     /// <summary>Page cache per connection, in KiB (the same setting the benchmark baseline uses).</summary>
     public const int CacheKiB = 131072;
@@ -69,7 +70,8 @@ public sealed class SqliteEventStore : IEventStore
                 event_id       TEXT    NOT NULL,
                 payload        TEXT    NOT NULL,
                 recorded_at    TEXT    NOT NULL,
-                hash           TEXT    NOT NULL
+                hash           TEXT    NOT NULL,
+                trace_context  TEXT    NULL
             );
             CREATE UNIQUE INDEX IF NOT EXISTS ux_events_event_id ON events (event_id);
             CREATE UNIQUE INDEX IF NOT EXISTS ux_events_stream ON events (account_id, stream_version);
@@ -86,6 +88,12 @@ public sealed class SqliteEventStore : IEventStore
         if (current > SchemaVersion) throw new InvalidOperationException($"store schema {current} is newer than this build understands ({SchemaVersion})");
         if (current < SchemaVersion)
         {
+            cmd.CommandText = "SELECT COUNT(*) FROM pragma_table_info('events') WHERE name = 'trace_context'";
+            if (await cmd.ExecuteScalarAsync(ct) is 0L)
+            {
+                cmd.CommandText = "ALTER TABLE events ADD COLUMN trace_context TEXT NULL";
+                await cmd.ExecuteNonQueryAsync(ct);
+            }
             cmd.CommandText = $"INSERT INTO ledger_schema (version) VALUES ({SchemaVersion})";
             await cmd.ExecuteNonQueryAsync(ct);
         }
@@ -199,7 +207,7 @@ public sealed class SqliteEventStore : IEventStore
                 position++;
                 streamVersion++;
                 var hash = HashChain.Link(position, streamVersion, recordedAt, previousHash, data.ContentDigest);
-                insert.Insert(position, e.AccountId, streamVersion, type, e.EventId, payload, recordedAt, hash);
+                insert.Insert(position, e.AccountId, streamVersion, type, e.EventId, payload, recordedAt, hash, data.TraceContext);
                 previousHash = hash;
                 positions.Add(position);
                 duplicates.Add(false);
@@ -249,6 +257,20 @@ public sealed class SqliteEventStore : IEventStore
         return r.Read() ? (r.GetInt64(0), r.GetString(1)) : (0, HashChain.Genesis);
     }
 
+    public async Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT position, trace_context FROM events WHERE position >= $from AND position <= $to AND trace_context IS NOT NULL ORDER BY position LIMIT $limit";
+        cmd.Parameters.AddWithValue("$from", fromPosition);
+        cmd.Parameters.AddWithValue("$to", toPosition);
+        cmd.Parameters.AddWithValue("$limit", limit);
+        var result = new List<(long, string)>();
+        using var r = await cmd.ExecuteReaderAsync(ct);
+        while (r.Read()) result.Add((r.GetInt64(0), r.GetString(1)));
+        return result;
+    }
+
     public async Task<StoreHead> GetHeadAsync(CancellationToken ct = default)
     {
         await using var c = await OpenConnectionAsync(ct);
@@ -258,10 +280,11 @@ public sealed class SqliteEventStore : IEventStore
         return r.Read() ? new StoreHead(r.GetInt64(0), r.GetString(1)) : StoreHead.Empty;
     }
 
-    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash";
+    private const string Columns = "position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash, trace_context";
 
     private static RecordedEvent ReadEvent(SqliteDataReader r) =>
-        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7));
+        new(r.GetInt64(0), r.GetString(1), r.GetInt64(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7),
+            r.IsDBNull(8) ? null : r.GetString(8));
 
     public async Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) =>
         (await ReadStreamsAsync([accountId], ct)).GetValueOrDefault(accountId) ?? [];

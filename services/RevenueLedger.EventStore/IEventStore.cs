@@ -46,6 +46,12 @@ public interface IEventStore : IAsyncDisposable
     Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default);
 
     Task<StoreHead> GetHeadAsync(CancellationToken ct = default);
+
+    /// <summary>
+    /// The trace contexts stored with events in [<paramref name="fromPosition"/>, <paramref name="toPosition"/>]
+    /// (events without one are skipped), at most <paramref name="limit"/>, in position order: for telemetry only.
+    /// </summary>
+    Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default);
 }
 
 /// <summary>Events for one account stream. <paramref name="ExpectedVersion"/>: the stream's event count the caller decided against; null for any.</summary>
@@ -57,9 +63,10 @@ public sealed record StreamAppend(string AccountId, long? ExpectedVersion, IRead
 /// </summary>
 public sealed class EventData
 {
-    private EventData(LedgerEvent e)
+    private EventData(LedgerEvent e, string? traceContext = null)
     {
         Event = e;
+        TraceContext = traceContext;
         StoredType = e.StoredType;
         Payload = WireFormat.ToCanonicalJson(e);
         ContentDigest = HashChain.ContentDigest(e.AccountId, StoredType, e.EventId, Payload);
@@ -74,7 +81,13 @@ public sealed class EventData
 
     public string Payload { get; }
 
-    public static EventData From(LedgerEvent e) => new(e);
+    /// <summary>
+    /// The W3C trace context (traceparent) of the request that submitted the event: stored beside the event, outside
+    /// the hash chain (it is telemetry, not ledger content), so the relay and projectors can continue its trace.
+    /// </summary>
+    public string? TraceContext { get; }
+
+    public static EventData From(LedgerEvent e, string? traceContext = null) => new(e, traceContext);
 
     public static implicit operator EventData(LedgerEvent e) => new(e);
 }
@@ -144,7 +157,8 @@ public sealed record StoreHead(long Position, string Hash)
 
 /// <summary>A stored event exactly as the log holds it; <see cref="Event"/> is read from the canonical payload.</summary>
 public sealed record RecordedEvent(
-    long Position, string AccountId, long StreamVersion, string StoredType, string EventId, string Payload, string RecordedAt, string Hash)
+    long Position, string AccountId, long StreamVersion, string StoredType, string EventId, string Payload, string RecordedAt, string Hash,
+    string? TraceContext = null)
 {
     private LedgerEvent? _event;
 

@@ -1,48 +1,84 @@
 using System.Data.Common;
+using System.Diagnostics;
+using System.Text.Json;
+using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RevenueLedger.Application.Projections;
+using RevenueLedger.Contracts;
+using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
 
 namespace RevenueLedger.Hosting;
 
 /// <summary>
-/// The projector inside a host (<c>ledger serve</c>): catches up when this process appends, and polls for appends made
-/// by other processes. Commits are compare-and-swapped, so a separate projector process may run as well.
+/// The projector inside a host: one active instance per store (a lease; the others stand by and take over when it
+/// dies), woken by appends in this process and by <see cref="LedgerAdvanced"/> from others, with a slow poll as the
+/// safety net. Commits are compare-and-swapped, so even an overlap during a takeover counts nothing twice.
 /// </summary>
-public sealed class ProjectorService(LedgerStores stores, LedgerSignals signals, ReadModelWatcher watcher, HostSettings settings, ILogger<ProjectorService> logger)
+public sealed class ProjectorService(
+    LedgerStores stores, LedgerSignals signals, ReadModelWatcher watcher, Announcer<ReadModelAdvanced> announcer, HostSettings settings, ILogger<ProjectorService> logger)
     : BackgroundService
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Most trace contexts a step continues (each a small span); the rest of a large step is not traced.</summary>
+    private const int MaxTracedPerStep = 100;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        settings.Components.HasFlag(LedgerComponents.Projector)
+            ? LeasedJob.RunAsync(stores.Uri, "projector", ProjectAsync, logger, stoppingToken)
+            : Task.CompletedTask;
+
+    private async Task ProjectAsync(CancellationToken ct)
     {
-        if (!settings.Components.HasFlag(LedgerComponents.Projector)) return;
-        var projector = new Projector(stores.Log, stores.ReadModels);
+        var projector = new Projector(stores.Log, stores.ReadModels, fixedGeneration: null, settings.ProjectorStepEvents);
         var backoff = TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
+        while (!ct.IsCancellationRequested)
         {
             try
             {
-                long position = await projector.CatchUpAsync(stoppingToken);
+                // Taken before looking at the log: an append that lands during the catch-up is not slept through.
+                var woken = signals.WaitAsync(settings.ProjectorPoll, ct);
+                long position = await projector.CatchUpAsync(StepCommittedAsync, ct);
                 watcher.Publish(projector.Generation, position);
+                LedgerTelemetry.ProjectionLag(Math.Max(0, (await stores.Log.GetHeadAsync(ct)).Position - position), 0);
                 backoff = TimeSpan.FromSeconds(1);
-                await signals.WaitAsync(settings.ProjectorPoll, stoppingToken);
+                await woken;
             }
-            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            catch (Exception ex) when (ex is DbException or IOException or TimeoutException && !ct.IsCancellationRequested)
             {
-                return;
-            }
-            catch (Exception ex) when (ex is DbException or IOException or TimeoutException)
-            {
-                logger.LogWarning(ex, "projector: the store failed; retrying in {Seconds} s", backoff.TotalSeconds);
-                await Task.Delay(backoff, stoppingToken);
+                logger.LogWarning("projector: the store failed ({Error}); retrying in {Seconds} s", ex.Message, backoff.TotalSeconds);
+                await Task.Delay(backoff, ct);
                 backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
             }
+        }
+    }
+
+    private async Task StepCommittedAsync(int generation, long from, long to)
+    {
+        watcher.Publish(generation, to);
+        announcer.Announce(new ReadModelAdvanced(generation, to));
+        double lagSeconds = 0;
+        await foreach (var last in stores.Log.ReadAllAsync(to, to))
+            lagSeconds = Math.Max(0, (DateTimeOffset.UtcNow - last.RecordedAtUtc).TotalSeconds);
+        LedgerTelemetry.ProjectionLag(0, lagSeconds);
+        if (!LedgerTelemetry.Source.HasListeners()) return;
+        // The step is one fold; each traced submission in it gets a span in its own trace, so a trace shows when
+        // its event reached the read models.
+        foreach (var (position, context) in await stores.Log.TraceContextsAsync(from, to, MaxTracedPerStep))
+        {
+            using var span = LedgerTelemetry.StartContinuing("ledger.project", ActivityKind.Consumer, context);
+            span?.SetTag("ledger.position", position);
+            span?.SetTag("ledger.generation", generation);
+            span?.SetTag("ledger.step.from", from);
+            span?.SetTag("ledger.step.to", to);
         }
     }
 }
 
 /// <summary>
-/// Learns the read models' position from the database when no projector runs in this process: every second,
-/// and every 50 ms while a request waits for a position.
+/// Learns the read models' position from the database when no projector runs in this process: every poll interval,
+/// and faster while a request waits for a position. With a broker, <see cref="ReadModelAdvanced"/> brings the news and
+/// the waiting requests are polled for only once a second, as a safety net.
 /// </summary>
 public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watcher, HostSettings settings, ILogger<ReadModelPoller> logger) : BackgroundService
 {
@@ -50,13 +86,14 @@ public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watche
     {
         // An in-process projector publishes every step itself; polling the database as well would be work done twice.
         if (!settings.Components.HasFlag(LedgerComponents.Gateway) || settings.Components.HasFlag(LedgerComponents.Projector)) return;
+        var waiterPoll = settings.RabbitMq is null ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromSeconds(1);
         var last = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
         {
             try
             {
-                bool due = DateTime.UtcNow - last >= settings.ReadModelPoll;
-                if (due || watcher.HasWaiters)
+                var since = DateTime.UtcNow - last;
+                if (since >= settings.ReadModelPoll || (watcher.HasWaiters && since >= waiterPoll))
                 {
                     int generation = await stores.ReadModels.CurrentGenerationAsync(stoppingToken);
                     watcher.Publish(generation, await stores.ReadModels.CheckpointAsync(generation, stoppingToken));
@@ -70,9 +107,74 @@ public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watche
             }
             catch (Exception ex) when (ex is DbException or IOException or TimeoutException)
             {
-                logger.LogWarning(ex, "read-model poller: the store failed; retrying");
+                logger.LogWarning("read-model poller: the store failed ({Error}); retrying", ex.Message);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
+    }
+}
+
+/// <summary>
+/// The outbox is the log: publishes <see cref="RevenueEventRecorded"/> for every event in position order, from a
+/// cursor kept in the store, advanced only after the broker confirmed the publishes (at least once; consumers drop
+/// repeats by position). One active relay per store (a lease), hosted by the ingestion service.
+/// </summary>
+public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals signals, HostSettings settings, ILogger<RelayService> logger) : BackgroundService
+{
+    public const string CursorName = "relay";
+    private const int Page = 500;
+
+    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
+        settings.Components.HasFlag(LedgerComponents.Ingestion)
+            ? LeasedJob.RunAsync(stores.Uri, "relay", RelayAsync, logger, stoppingToken)
+            : Task.CompletedTask;
+
+    private async Task RelayAsync(CancellationToken ct)
+    {
+        var backoff = TimeSpan.FromSeconds(1);
+        while (!ct.IsCancellationRequested)
+        {
+            try
+            {
+                var woken = signals.WaitAsync(settings.ProjectorPoll, ct);
+                while (await RelayPageAsync(ct)) { }
+                backoff = TimeSpan.FromSeconds(1);
+                await woken;
+            }
+            catch (Exception ex) when (!ct.IsCancellationRequested)
+            {
+                // The broker or the store is away: nothing past the cursor counts as published; resume from it.
+                logger.LogWarning("relay: {Error}; retrying in {Seconds} s", ex.Message, backoff.TotalSeconds);
+                await Task.Delay(backoff, ct);
+                backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
+            }
+        }
+    }
+
+    /// <summary>Publishes the next page after the cursor; false when there was nothing to publish.</summary>
+    private async Task<bool> RelayPageAsync(CancellationToken ct)
+    {
+        long cursor = await stores.ReadModels.CursorAsync(CursorName, ct);
+        long head = (await stores.Log.GetHeadAsync(ct)).Position;
+        LedgerTelemetry.RelayLag(head - cursor);
+        if (head <= cursor) return false;
+        long to = Math.Min(head, cursor + Page);
+        var sends = new List<Task>(Page);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        timeout.CancelAfter(TimeSpan.FromSeconds(30));
+        await foreach (var e in stores.Log.ReadAllAsync(cursor + 1, to, ct))
+        {
+            using var span = e.TraceContext is null ? null : LedgerTelemetry.StartContinuing("ledger.relay", ActivityKind.Producer, e.TraceContext);
+            span?.SetTag("ledger.position", e.Position);
+            using var wire = JsonDocument.Parse(WireFormat.ToWireJson(e.Event));
+            var message = new RevenueEventRecorded(e.Position, e.EventId, e.AccountId, EventTypes.WireNameOfStored(e.StoredType) ?? e.StoredType, e.RecordedAt, e.Hash, wire.RootElement.Clone());
+            // Started in position order on one connection; awaited together, so a page costs one round of confirms.
+            sends.Add(bus.Publish(message, timeout.Token));
+        }
+        await Task.WhenAll(sends);
+        if (!await stores.ReadModels.AdvanceCursorAsync(CursorName, cursor, to, ct))
+            logger.LogWarning("relay: the cursor moved under this instance (another relay ran); continuing from it");
+        LedgerTelemetry.RelayLag(head - to);
+        return true;
     }
 }

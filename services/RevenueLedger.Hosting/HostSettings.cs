@@ -7,7 +7,9 @@ namespace RevenueLedger.Hosting;
 /// A host's settings, from configuration (environment variables and command-line included):
 /// <c>LEDGER_STORE</c> / <c>Ledger:Store</c>, <c>LEDGER_API_KEYS</c> / <c>Ledger:ApiKeys</c>,
 /// <c>LEDGER_RATE_LIMIT</c> / <c>Ledger:RateLimit</c> (requests per second per key), <c>Ledger:Components</c>,
-/// <c>LEDGER_POLL_SECONDS</c> (how often a projector or gateway looks for work done by other processes; default 1).
+/// <c>LEDGER_POLL_SECONDS</c> (how often a projector or gateway looks for work done by other processes when no
+/// notification came: default 1, or 10 with a broker), <c>LEDGER_RABBITMQ</c> / <c>Ledger:RabbitMq</c> (an amqp:// URI:
+/// the bus runs over RabbitMQ; unset, in memory).
 /// </summary>
 public sealed class HostSettings
 {
@@ -27,6 +29,27 @@ public sealed class HostSettings
 
     public TimeSpan ReadModelPoll { get; init; } = TimeSpan.FromSeconds(1);
 
+    /// <summary>The broker, when processes talk over RabbitMQ; null when the bus is in memory (one process).</summary>
+    public Uri? RabbitMq { get; init; }
+
+    /// <summary>Most events a projector folds per committed step.</summary>
+    public int ProjectorStepEvents { get; init; } = 1_000_000;
+
+    public static Uri? RabbitMqFrom(IConfiguration config)
+    {
+        var value = config["Ledger:RabbitMq"] is { Length: > 0 } v ? v : config["LEDGER_RABBITMQ"] is { Length: > 0 } e ? e : null;
+        if (value is null) return null;
+        return Uri.TryCreate(value, UriKind.Absolute, out var uri) && uri.Scheme is "amqp" or "amqps" or "rabbitmq"
+            ? uri
+            : throw new LedgerUsageException($"LEDGER_RABBITMQ must be an amqp:// URI (amqp://user:password@host:5672/vhost), got '{Redact(value)}'");
+    }
+
+    /// <summary>A URI fit for messages and logs: no password.</summary>
+    public static string Redact(string uri) =>
+        Uri.TryCreate(uri, UriKind.Absolute, out var u) && u.UserInfo.Contains(':', StringComparison.Ordinal)
+            ? uri.Replace(u.UserInfo, u.UserInfo[..u.UserInfo.IndexOf(':', StringComparison.Ordinal)] + ":***", StringComparison.Ordinal)
+            : uri;
+
     public static HostSettings From(IConfiguration config, LedgerComponents defaultComponents)
     {
         string? Get(string key, string env) => config[key] is { Length: > 0 } v ? v : config[env] is { Length: > 0 } e ? e : null;
@@ -42,7 +65,9 @@ public sealed class HostSettings
         int rate = 10_000;
         if (Get("Ledger:RateLimit", "LEDGER_RATE_LIMIT") is { } r && (!int.TryParse(r, out rate) || rate <= 0))
             throw new LedgerUsageException($"LEDGER_RATE_LIMIT must be a positive number of requests per second per key, got '{r}'");
-        var poll = TimeSpan.FromSeconds(1);
+        var rabbit = RabbitMqFrom(config);
+        // With a broker, notifications wake projectors and gateways; the poll is only the safety net, so it is slow.
+        var poll = TimeSpan.FromSeconds(rabbit is null ? 1 : 10);
         if (Get("Ledger:PollSeconds", "LEDGER_POLL_SECONDS") is { } ps)
             poll = double.TryParse(ps, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600
                 ? TimeSpan.FromSeconds(seconds)
@@ -55,6 +80,10 @@ public sealed class HostSettings
             Components = components,
             ApiKeys = Get("Ledger:ApiKeys", "LEDGER_API_KEYS"),
             RateLimitPerSecond = rate,
+            RabbitMq = rabbit,
+            ProjectorStepEvents = config["Ledger:ProjectorStepEvents"] is { Length: > 0 } step
+                ? int.TryParse(step, out int n) && n > 0 ? n : throw new LedgerUsageException($"Ledger:ProjectorStepEvents must be a positive number, got '{step}'")
+                : 1_000_000,
         };
     }
 }

@@ -25,14 +25,8 @@ public static class HostingExtensions
         // Request-by-request framework logs drown what matters; configuration can still turn them back on.
         foreach (var category in new[] { "Microsoft.AspNetCore", "Microsoft.AspNetCore.DataProtection" })
             builder.Configuration[$"Logging:LogLevel:{category}"] ??= category.EndsWith("DataProtection", StringComparison.Ordinal) ? "Error" : "Warning";
-        services.AddSingleton(sp => HostSettings.From(sp.GetRequiredService<IConfiguration>(), defaultComponents));
+        services.AddLedgerCore(builder.Configuration, defaultComponents);
         services.AddSingleton(sp => sp.GetRequiredService<HostSettings>().ApiKeys is { } spec ? ApiKeyRing.Parse(spec) : ApiKeyRing.Generate());
-        // Opened once, before the first request: a host that cannot reach its store fails at start with the reason.
-        services.AddSingleton(sp => LedgerStores.OpenAsync(sp.GetRequiredService<HostSettings>().Store).GetAwaiter().GetResult());
-        services.AddSingleton<LedgerSignals>();
-        services.AddSingleton<ReadModelWatcher>();
-        services.AddHostedService<ProjectorService>();
-        services.AddHostedService<ReadModelPoller>();
 
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HostSettings.MaxBodyBytes);
         services.AddProblemDetails();
@@ -83,6 +77,35 @@ public static class HostingExtensions
         }));
         return builder;
     }
+
+    /// <summary>
+    /// What every ledger process has, web or not: settings, the stores, the bus (RabbitMQ or in memory), telemetry,
+    /// and the background jobs its components run (projector, relay, read-model watching).
+    /// </summary>
+    public static IServiceCollection AddLedgerCore(this IServiceCollection services, IConfiguration config, LedgerComponents defaultComponents)
+    {
+        // Telemetry first: its listeners must exist before anything else starts.
+        services.AddLedgerTelemetry(config, ServiceName(config, defaultComponents));
+        services.AddSingleton(sp => HostSettings.From(sp.GetRequiredService<IConfiguration>(), defaultComponents));
+        // Opened once, before the first request: a host that cannot reach its store fails at start with the reason.
+        services.AddSingleton(sp => LedgerStores.OpenAsync(sp.GetRequiredService<HostSettings>().Store).GetAwaiter().GetResult());
+        services.AddSingleton<LedgerSignals>();
+        services.AddSingleton<ReadModelWatcher>();
+        services.AddLedgerBus(config);
+        services.AddHostedService<ProjectorService>();
+        services.AddHostedService<ReadModelPoller>();
+        services.AddHostedService<RelayService>();
+        return services;
+    }
+
+    private static string ServiceName(IConfiguration config, LedgerComponents defaultComponents) =>
+        (config["Ledger:Components"] ?? config["LEDGER_COMPONENTS"] ?? defaultComponents.ToString()).ToLowerInvariant() switch
+        {
+            "ingestion" => "ledger-ingestion",
+            "gateway" => "ledger-gateway",
+            "projector" => "ledger-projector",
+            _ => "ledger",
+        };
 
     /// <summary>Middleware in the order that matters: errors, authentication, per-key limits, authorization.</summary>
     public static WebApplication UseLedgerHost(this WebApplication app)

@@ -1,27 +1,41 @@
-using System.Threading.Channels;
+using RevenueLedger.Contracts;
 
 namespace RevenueLedger.Hosting;
 
-/// <summary>"The log moved": raised by this process's writes, so an in-process projector starts at once instead of at its next poll.</summary>
-public sealed class LedgerSignals
+/// <summary>
+/// "The log moved": raised by this process's writes, which wakes an in-process projector at once and announces
+/// <see cref="LedgerAdvanced"/> on the bus for projectors elsewhere; and by that announcement when heard from others.
+/// </summary>
+public sealed class LedgerSignals(Announcer<LedgerAdvanced> announcer)
 {
-    private readonly Channel<long> _appended = Channel.CreateBounded<long>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropOldest });
+    private TaskCompletionSource _next = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public void Appended(long head) => _appended.Writer.TryWrite(head);
+    /// <summary>This process appended up to <paramref name="head"/>.</summary>
+    public void Appended(long head)
+    {
+        Pulse();
+        announcer.Announce(new LedgerAdvanced(head));
+    }
 
-    /// <summary>Waits for an append or for <paramref name="timeout"/>, whichever comes first.</summary>
+    /// <summary>Another process (or this one, through the bus) appended up to <paramref name="head"/>.</summary>
+    public void Heard(long head) => Pulse();
+
+    private void Pulse() => Interlocked.Exchange(ref _next, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+
+    /// <summary>
+    /// Completes at the next append or after <paramref name="timeout"/>. Every waiter sees every pulse; call it
+    /// before looking at the log and await it after, so an append in between is not slept through.
+    /// </summary>
     public async Task WaitAsync(TimeSpan timeout, CancellationToken ct)
     {
-        using var cts = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        cts.CancelAfter(timeout);
+        var next = Volatile.Read(ref _next).Task;
         try
         {
-            await _appended.Reader.WaitToReadAsync(cts.Token);
-            _appended.Reader.TryRead(out _);
+            await next.WaitAsync(timeout, ct);
         }
-        catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+        catch (TimeoutException)
         {
-            // the timeout: a poll is due
+            // a poll is due
         }
     }
 }

@@ -17,6 +17,7 @@ public static class IngestionEndpoints
     {
         builder.Services.AddSingleton<SubmissionQueue>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SubmissionQueue>());
+        builder.Services.AddSingleton<IBusEndpoints, IngestionBusEndpoints>();
         return builder;
     }
 
@@ -56,7 +57,7 @@ public static class IngestionEndpoints
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
         if (await RequestBody.ReadAsync(request, ct) is not { } body) return (ProblemHttpResult)RequestBody.TooLarge();
-        var parsed = stores.Ledger.Parse(Encoding.UTF8.GetString(body));
+        var parsed = stores.Ledger.Parse(Encoding.UTF8.GetString(body)) with { TraceContext = LedgerTelemetry.CurrentContext() };
         var result = parsed.Error is null ? await queue.SubmitAsync(parsed, ct) : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);
         return result.Outcome switch
         {
@@ -81,13 +82,14 @@ public static class IngestionEndpoints
             int count = events.GetArrayLength();
             if (count == 0) return BatchProblem(Problems.InvalidBatch, "the batch holds no events");
             if (count > HostSettings.MaxBatchEvents) return BatchProblem(Problems.BatchTooLarge, $"a batch may hold at most {HostSettings.MaxBatchEvents} events, this one holds {count}");
-            items = events.EnumerateArray().Select(stores.Ledger.Parse).ToList();
+            var trace = LedgerTelemetry.CurrentContext();
+            items = events.EnumerateArray().Select(e => stores.Ledger.Parse(e) with { TraceContext = trace }).ToList();
         }
         catch (JsonException ex)
         {
             return Problems.Result(StatusCodes.Status400BadRequest, ErrorCodes.MalformedJson, "Malformed JSON", $"the body is not valid JSON: {ex.Message}");
         }
-        var result = await stores.Ledger.SubmitBatchAsync(items, ct);
+        var result = await Submissions.BatchAsync(stores, items, ct);
         if (!result.Stored)
         {
             var failure = result.Failure!;

@@ -38,7 +38,7 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
                 try
                 {
                     // Not cancelled by shutdown: a group that started appending finishes, so its answers are true.
-                    var results = await stores.Ledger.SubmitEachAsync(group.Select(g => g.Item).ToList(), CancellationToken.None);
+                    var results = await Submissions.EachAsync(stores, group.Select(g => g.Item).ToList(), CancellationToken.None);
                     for (int i = 0; i < group.Count; i++) group[i].Done.TrySetResult(results[i]);
                     if (results.Any(r => r.Outcome == Outcome.Accepted)) signals.Appended(results.Max(r => r.Position ?? 0));
                 }

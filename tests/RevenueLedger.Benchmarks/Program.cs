@@ -39,7 +39,7 @@ using (var c = new SqliteConnection($"Data Source={target}"))
         ddl.CommandText = $"""
             PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{RevenueLedger.EventStore.Sqlite.SqliteEventStore.CacheKiB};
             CREATE TABLE events (position INTEGER PRIMARY KEY, account_id TEXT NOT NULL, stream_version INTEGER NOT NULL, event_type TEXT NOT NULL,
-                                 event_id TEXT NOT NULL, payload TEXT NOT NULL, recorded_at TEXT NOT NULL, hash TEXT NOT NULL);
+                                 event_id TEXT NOT NULL, payload TEXT NOT NULL, recorded_at TEXT NOT NULL, hash TEXT NOT NULL, trace_context TEXT NULL);
             CREATE UNIQUE INDEX ux_events_event_id ON events (event_id);
             CREATE UNIQUE INDEX ux_events_stream ON events (account_id, stream_version);
             """;

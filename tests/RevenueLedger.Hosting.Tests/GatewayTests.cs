@@ -1,7 +1,9 @@
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text.Json;
-using static RevenueLedger.Hosting.Tests.Http;
+using static RevenueLedger.Tests.Http;
+
+using RevenueLedger.Tests;
 
 namespace RevenueLedger.Hosting.Tests;
 

@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text;
-using static RevenueLedger.Hosting.Tests.Http;
+using static RevenueLedger.Tests.Http;
+
+using RevenueLedger.Tests;
 
 namespace RevenueLedger.Hosting.Tests;
 

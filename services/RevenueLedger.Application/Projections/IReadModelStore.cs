@@ -40,4 +40,13 @@ public interface IReadModelStore : IAsyncDisposable
 
     /// <summary>Every account's history: what answers an arbitrary date range without replaying the log.</summary>
     Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default);
+
+    /// <summary>How far a named reader of the log (the outbound relay) has got: 0 before its first advance.</summary>
+    Task<long> CursorAsync(string name, CancellationToken ct = default);
+
+    /// <summary>
+    /// Moves a named cursor from <paramref name="expected"/> to <paramref name="position"/>; false, changing nothing,
+    /// when another process moved it first (compare-and-swap, as for checkpoints).
+    /// </summary>
+    Task<bool> AdvanceCursorAsync(string name, long expected, long position, CancellationToken ct = default);
 }

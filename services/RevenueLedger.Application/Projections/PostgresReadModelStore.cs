@@ -49,6 +49,7 @@ public sealed class PostgresReadModelStore : IReadModelStore
             CREATE TABLE IF NOT EXISTS rm_current (id int PRIMARY KEY CHECK (id = 1), generation int NOT NULL);
             INSERT INTO rm_current (id, generation) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;
             CREATE TABLE IF NOT EXISTS rm_checkpoint (generation int PRIMARY KEY, position bigint NOT NULL);
+            CREATE TABLE IF NOT EXISTS log_cursor (name text PRIMARY KEY, position bigint NOT NULL);
             CREATE TABLE IF NOT EXISTS rm_nrr (
                 generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
                 owner_key text NOT NULL, owner_id text NULL,
@@ -140,6 +141,25 @@ public sealed class PostgresReadModelStore : IReadModelStore
     {
         await using var cmd = _db.CreateCommand("SELECT generation FROM rm_current WHERE id = 1");
         return (int)(await cmd.ExecuteScalarAsync(ct))!;
+    }
+
+    public async Task<long> CursorAsync(string name, CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand("SELECT position FROM log_cursor WHERE name = @n");
+        cmd.Parameters.AddWithValue("n", name);
+        return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
+    }
+
+    public async Task<bool> AdvanceCursorAsync(string name, long expected, long position, CancellationToken ct = default)
+    {
+        // A first advance inserts the row and must expect 0; later ones swap only from the expected position.
+        await using var cmd = _db.CreateCommand(expected == 0
+            ? "INSERT INTO log_cursor (name, position) VALUES (@n, @to) ON CONFLICT (name) DO UPDATE SET position = @to WHERE log_cursor.position = 0"
+            : "UPDATE log_cursor SET position = @to WHERE name = @n AND position = @from");
+        cmd.Parameters.AddWithValue("n", name);
+        cmd.Parameters.AddWithValue("from", expected);
+        cmd.Parameters.AddWithValue("to", position);
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
     public async Task<long> CheckpointAsync(int generation, CancellationToken ct = default)

@@ -15,8 +15,14 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
 
     public int Generation => _generation;
 
-    /// <summary>Catches up to the log's head (as it was when the call began). Returns the checkpoint reached.</summary>
-    public async Task<long> CatchUpAsync(CancellationToken ct = default)
+    /// <summary>
+    /// Catches up to the log's head (as it was when the call began). Returns the checkpoint reached.
+    /// <paramref name="committed"/> hears of each step this projector committed: (generation, first position, last position).
+    /// </summary>
+    public Task<long> CatchUpAsync(CancellationToken ct = default) => CatchUpAsync(null, ct);
+
+    /// <inheritdoc cref="CatchUpAsync(CancellationToken)"/>
+    public async Task<long> CatchUpAsync(Func<int, long, long, Task>? committed, CancellationToken ct = default)
     {
         long target = (await log.GetHeadAsync(ct)).Position;
         while (true)
@@ -35,7 +41,8 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
             await FoldAsync(checkpoint + 1, to, ct);
             // A lost compare-and-swap (another projector advanced first, or the generation was retired) needs nothing
             // here: the next round reads the new checkpoint (or generation) and folds forward from where this one is.
-            await readModels.CommitAsync(generation, checkpoint, _projection.Flush(), ct);
+            if (await readModels.CommitAsync(generation, checkpoint, _projection.Flush(), ct) && committed is not null)
+                await committed(generation, checkpoint + 1, to);
         }
     }
 

@@ -26,6 +26,7 @@ public sealed class SqliteReadModelStore : IReadModelStore
             CREATE TABLE IF NOT EXISTS rm_current (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
             INSERT OR IGNORE INTO rm_current (id, generation) VALUES (1, 1);
             CREATE TABLE IF NOT EXISTS rm_checkpoint (generation INTEGER PRIMARY KEY, position INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS log_cursor (name TEXT PRIMARY KEY, position INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS rm_nrr (
                 generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
                 opening_mrr TEXT NOT NULL, expansion TEXT NOT NULL, contraction TEXT NOT NULL, churn TEXT NOT NULL, reactivation TEXT NOT NULL,
@@ -68,6 +69,29 @@ public sealed class SqliteReadModelStore : IReadModelStore
         using var cmd = c.CreateCommand();
         cmd.CommandText = "SELECT generation FROM rm_current WHERE id = 1";
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
+    }
+
+    public async Task<long> CursorAsync(string name, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT position FROM log_cursor WHERE name = $n";
+        cmd.Parameters.AddWithValue("$n", name);
+        return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
+    }
+
+    public async Task<bool> AdvanceCursorAsync(string name, long expected, long position, CancellationToken ct = default)
+    {
+        await using var c = await OpenAsync(ct);
+        using var cmd = c.CreateCommand();
+        // A first advance inserts the row and must expect 0; later ones swap only from the expected position.
+        cmd.CommandText = expected == 0
+            ? "INSERT INTO log_cursor (name, position) VALUES ($n, $to) ON CONFLICT (name) DO UPDATE SET position = $to WHERE log_cursor.position = 0"
+            : "UPDATE log_cursor SET position = $to WHERE name = $n AND position = $from";
+        cmd.Parameters.AddWithValue("$n", name);
+        cmd.Parameters.AddWithValue("$from", expected);
+        cmd.Parameters.AddWithValue("$to", position);
+        return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
     public async Task<long> CheckpointAsync(int generation, CancellationToken ct = default)

@@ -1,0 +1,152 @@
+using System.Diagnostics;
+using System.Diagnostics.Metrics;
+using System.Text.Json;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using OpenTelemetry;
+using OpenTelemetry.Metrics;
+using OpenTelemetry.Resources;
+using OpenTelemetry.Trace;
+
+namespace RevenueLedger.Hosting;
+
+/// <summary>
+/// The ledger's own spans and metrics. A submission's trace context is stored beside its event, so the relay and
+/// the projectors continue the submitter's trace, however much later and in whichever process they handle it.
+/// </summary>
+public static class LedgerTelemetry
+{
+    public const string Name = "RevenueLedger";
+
+    /// <summary>Activity sources the providers listen to: ours and those of the libraries on a request's path.</summary>
+    public static readonly string[] Sources = [Name, "Microsoft.AspNetCore", "MassTransit", "Npgsql"];
+
+    /// <summary>Gateway latency is ASP.NET Core's <c>http.server.request.duration</c> (per route); Npgsql and MassTransit add theirs.</summary>
+    public static readonly string[] Meters = [Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "MassTransit", "Npgsql"];
+
+    public static readonly ActivitySource Source = new(Name);
+
+    private static readonly Meter Meter = new(Name);
+
+    public static readonly Counter<long> EventsAppended = Meter.CreateCounter<long>("ledger.events.appended", "{event}", "Events appended to the log (rate: appends/s)");
+
+    public static readonly Histogram<double> AppendDuration = Meter.CreateHistogram<double>("ledger.append.duration", "s", "Deciding and appending one group commit or batch");
+
+    private static long _projectionLagPositions;
+    private static double _projectionLagSeconds;
+    private static long _relayLagPositions;
+
+    static LedgerTelemetry()
+    {
+        Meter.CreateObservableGauge("ledger.projection.lag", () => Volatile.Read(ref _projectionLagPositions), "{position}", "Log head minus the projector's checkpoint");
+        Meter.CreateObservableGauge("ledger.projection.lag.time", () => Volatile.Read(ref _projectionLagSeconds), "s", "From an event's recording to its projection (last step)");
+        Meter.CreateObservableGauge("ledger.relay.lag", () => Volatile.Read(ref _relayLagPositions), "{position}", "Log head minus the relay's cursor");
+    }
+
+    public static void ProjectionLag(long positions, double seconds)
+    {
+        Volatile.Write(ref _projectionLagPositions, positions);
+        Volatile.Write(ref _projectionLagSeconds, seconds);
+    }
+
+    public static void RelayLag(long positions) => Volatile.Write(ref _relayLagPositions, positions);
+
+    /// <summary>The current span's context as a W3C traceparent, to store with an event; null when nothing is traced.</summary>
+    public static string? CurrentContext() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
+
+    /// <summary>A span continuing a stored submission's trace (a root span when there is none or it does not parse).</summary>
+    public static Activity? StartContinuing(string name, ActivityKind kind, string? storedContext) =>
+        storedContext is not null && ActivityContext.TryParse(storedContext, null, out var parent)
+            ? Source.StartActivity(name, kind, parent)
+            : Source.StartActivity(name, kind);
+
+    /// <summary>
+    /// Registers the OpenTelemetry SDK's providers (OpenTelemetry.Extensions.Hosting cannot be obtained here), only
+    /// when something is to be exported: the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_TRACES_EXPORTER</c> /
+    /// <c>OTEL_METRICS_EXPORTER</c> = <c>otlp</c>, which use the exporter's defaults) and <c>OTEL_SERVICE_NAME</c>;
+    /// <c>LEDGER_TRACE_FILE</c> also writes every span as a JSON line (for tests and for a look without a collector).
+    /// </summary>
+    public static IServiceCollection AddLedgerTelemetry(this IServiceCollection services, IConfiguration config, string serviceName)
+    {
+        bool otlpTraces = config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } || config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] is { Length: > 0 }
+            || string.Equals(config["OTEL_TRACES_EXPORTER"], "otlp", StringComparison.OrdinalIgnoreCase);
+        bool otlpMetrics = config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } || config["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] is { Length: > 0 }
+            || string.Equals(config["OTEL_METRICS_EXPORTER"], "otlp", StringComparison.OrdinalIgnoreCase);
+        if (string.Equals(config["OTEL_TRACES_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpTraces = false;
+        if (string.Equals(config["OTEL_METRICS_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpMetrics = false;
+        string? file = config["LEDGER_TRACE_FILE"] is { Length: > 0 } f ? f : null;
+        if (!otlpTraces && !otlpMetrics && file is null) return services;
+
+        // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the component's default name.
+        var name = config["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : serviceName;
+        var resource = ResourceBuilder.CreateDefault().AddService(name, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}");
+        services.AddSingleton(_ =>
+        {
+            var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
+            if (otlpTraces) tracing.AddOtlpExporter();
+            if (file is not null) tracing.AddProcessor(new SimpleActivityExportProcessor(new JsonLinesSpanExporter(file, name)));
+            return new TelemetryProviders(tracing.Build(), otlpMetrics ? Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(Meters).AddOtlpExporter().Build() : null);
+        });
+        // First among the hosted services, so the listeners exist before anything else starts.
+        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, TelemetryStarter>());
+        return services;
+    }
+}
+
+/// <summary>Both providers; disposing them flushes what is still buffered.</summary>
+public sealed class TelemetryProviders(TracerProvider? tracing, MeterProvider? metrics) : IDisposable
+{
+    public void Dispose()
+    {
+        tracing?.ForceFlush(5_000);
+        metrics?.ForceFlush(5_000);
+        tracing?.Dispose();
+        metrics?.Dispose();
+    }
+}
+
+internal sealed class TelemetryStarter(IServiceProvider services) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _ = services.GetRequiredService<TelemetryProviders>();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Every finished span as one JSON line: trace, span and parent ids, name, source, service, duration, tags.</summary>
+internal sealed class JsonLinesSpanExporter(string path, string service) : BaseExporter<Activity>
+{
+    private readonly Lock _lock = new();
+
+    public override ExportResult Export(in Batch<Activity> batch)
+    {
+        var lines = new List<string>();
+        foreach (var a in batch)
+            lines.Add(JsonSerializer.Serialize(new
+            {
+                traceId = a.TraceId.ToHexString(),
+                spanId = a.SpanId.ToHexString(),
+                parentSpanId = a.ParentSpanId == default ? null : a.ParentSpanId.ToHexString(),
+                name = a.DisplayName,
+                source = a.Source.Name,
+                kind = a.Kind.ToString(),
+                service,
+                start = a.StartTimeUtc,
+                durationMs = a.Duration.TotalMilliseconds,
+                tags = a.TagObjects.ToDictionary(t => t.Key, t => t.Value?.ToString()),
+            }));
+        try
+        {
+            lock (_lock) File.AppendAllLines(path, lines);
+            return ExportResult.Success;
+        }
+        catch (IOException)
+        {
+            return ExportResult.Failure;
+        }
+    }
+}

@@ -1,0 +1,124 @@
+using System.Net.Mime;
+using System.Text;
+using MassTransit;
+using RevenueLedger.Application;
+using RevenueLedger.Contracts;
+using RevenueLedger.Domain;
+using RevenueLedger.Hosting;
+
+namespace RevenueLedger.Ingestion;
+
+/// <summary>
+/// Submissions over the bus, decided and appended exactly as over HTTP (the same parser, rules, group commit and
+/// idempotency). A refusal is an answer, not a failure: it is acknowledged and answered with
+/// <see cref="RevenueEventRefused"/>. A store outage is a failure: retried with backoff, the message kept on the
+/// broker meanwhile. Anything else (a body that is not JSON at all) ends in the queue's <c>_error</c> queue.
+/// </summary>
+internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoints
+{
+    public void Configure(IBusRegistrationContext context, IBusFactoryConfigurator bus)
+    {
+        if (!settings.Components.HasFlag(LedgerComponents.Ingestion)) return;
+        bus.ReceiveEndpoint(Queues.Commands, e =>
+        {
+            e.UseStoreRetry();
+            e.Consumer(() => new RecordRevenueEventConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<SubmissionQueue>()));
+            e.Consumer(() => new RecordRevenueEventsConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<LedgerSignals>()));
+        });
+        // For systems that are not MassTransit: the body is the event itself, no envelope, no content type needed.
+        bus.ReceiveEndpoint(Queues.RawJson, e =>
+        {
+            e.ConfigureConsumeTopology = false;
+            e.DefaultContentType = new ContentType("application/json");
+            e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
+            e.UseStoreRetry();
+            e.Consumer(() => new RawRevenueEventConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<SubmissionQueue>()));
+        });
+    }
+
+    /// <summary>
+    /// An event sent without eventId gets one derived from the message id, so a redelivered message is a duplicate,
+    /// not a second event. Without a message id either, it is named like an HTTP submission.
+    /// </summary>
+    internal static ParseResult Parse(LedgerStores stores, ConsumeContext context, string json, int? index = null)
+    {
+        var parsed = context.MessageId is { } id
+            ? WireFormat.Parse(json, () => index is { } i ? $"msg-{id:N}-{i}" : $"msg-{id:N}")
+            : stores.Ledger.Parse(json);
+        return parsed with { TraceContext = LedgerTelemetry.CurrentContext() };
+    }
+
+    internal static async Task AnswerAsync(ConsumeContext context, SubmissionResult result)
+    {
+        if (result.Outcome is Outcome.Accepted or Outcome.Duplicate)
+        {
+            if (context.ResponseAddress is not null)
+                await context.RespondAsync(new RevenueEventAccepted(result.EventId!, result.Position!.Value, result.Outcome == Outcome.Duplicate));
+            return;
+        }
+        await RefuseAsync(context, result.Error!, result.EventId, null);
+    }
+
+    internal static async Task RefuseAsync(ConsumeContext context, LedgerError error, string? eventId, int? index)
+    {
+        var refused = new RevenueEventRefused(eventId, index, error.Outcome.ToString().ToLowerInvariant(), error.Code, error.Field, error.Message);
+        if (context.ResponseAddress is not null) await context.RespondAsync(refused);
+        else await context.Publish(refused);
+    }
+}
+
+internal sealed class RecordRevenueEventConsumer(LedgerStores stores, SubmissionQueue queue) : IConsumer<RecordRevenueEvent>
+{
+    public async Task Consume(ConsumeContext<RecordRevenueEvent> context)
+    {
+        var parsed = IngestionBusEndpoints.Parse(stores, context, context.Message.Event.GetRawText());
+        var result = parsed.Error is null
+            ? await queue.SubmitAsync(parsed, context.CancellationToken)
+            : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);
+        await IngestionBusEndpoints.AnswerAsync(context, result);
+    }
+}
+
+internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSignals signals) : IConsumer<RecordRevenueEvents>
+{
+    public async Task Consume(ConsumeContext<RecordRevenueEvents> context)
+    {
+        var events = context.Message.Events ?? [];
+        if (events.Count == 0 || events.Count > HostSettings.MaxBatchEvents)
+        {
+            var error = LedgerError.Invalid(events.Count == 0 ? Problems.InvalidBatch : Problems.BatchTooLarge, "events",
+                events.Count == 0 ? "the batch holds no events" : $"a batch may hold at most {HostSettings.MaxBatchEvents} events, this one holds {events.Count}");
+            await IngestionBusEndpoints.RefuseAsync(context, error, null, null);
+            return;
+        }
+        var items = events.Select((e, i) => IngestionBusEndpoints.Parse(stores, context, e.GetRawText(), i)).ToList();
+        var result = await Submissions.BatchAsync(stores, items, context.CancellationToken);
+        if (!result.Stored)
+        {
+            var failure = result.Failure!;
+            await IngestionBusEndpoints.RefuseAsync(context, failure.Error!, failure.EventId, result.FailedIndex);
+            return;
+        }
+        var accepted = result.Items.Where(r => r.Outcome == Outcome.Accepted).Select(r => r.Position!.Value).ToList();
+        if (accepted.Count > 0) signals.Appended(accepted.Max());
+        if (context.ResponseAddress is not null)
+            await context.RespondAsync(new RevenueEventsAccepted(
+                accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null, accepted.Count, result.Items.Count - accepted.Count));
+    }
+}
+
+/// <summary>The plain-JSON queue's message: only a handle, the consumer reads the body itself with the ledger's parser.</summary>
+public sealed class RawRevenueEvent;
+
+internal sealed class RawRevenueEventConsumer(LedgerStores stores, SubmissionQueue queue) : IConsumer<RawRevenueEvent>
+{
+    public async Task Consume(ConsumeContext<RawRevenueEvent> context)
+    {
+        var json = Encoding.UTF8.GetString(context.ReceiveContext.Body.GetBytes());
+        var parsed = IngestionBusEndpoints.Parse(stores, context, json);
+        var result = parsed.Error is null
+            ? await queue.SubmitAsync(parsed, context.CancellationToken)
+            : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);
+        await IngestionBusEndpoints.AnswerAsync(context, result);
+    }
+}

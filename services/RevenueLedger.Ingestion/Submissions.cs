@@ -1,0 +1,48 @@
+using System.Diagnostics;
+using RevenueLedger.Application;
+using RevenueLedger.Domain;
+using RevenueLedger.Hosting;
+
+namespace RevenueLedger.Ingestion;
+
+/// <summary>Appends as every ingestion path does them (HTTP and bus): timed, counted and traced.</summary>
+public static class Submissions
+{
+    public static async Task<IReadOnlyList<SubmissionResult>> EachAsync(LedgerStores stores, IReadOnlyList<ParseResult> items, CancellationToken ct)
+    {
+        // A group commit serves many requests: one span, in the trace of the first, linked to the others'.
+        using var span = StartAppend(items);
+        var clock = Stopwatch.StartNew();
+        var results = await stores.Ledger.SubmitEachAsync(items, ct);
+        Record(span, clock, results.Count(r => r.Outcome == Outcome.Accepted));
+        return results;
+    }
+
+    public static async Task<BatchResult> BatchAsync(LedgerStores stores, IReadOnlyList<ParseResult> items, CancellationToken ct)
+    {
+        using var span = StartAppend(items);
+        var clock = Stopwatch.StartNew();
+        var result = await stores.Ledger.SubmitBatchAsync(items, ct);
+        Record(span, clock, result.Stored ? result.Items.Count(r => r.Outcome == Outcome.Accepted) : 0);
+        return result;
+    }
+
+    private static Activity? StartAppend(IReadOnlyList<ParseResult> items)
+    {
+        if (!LedgerTelemetry.Source.HasListeners()) return null;
+        var contexts = items.Select(i => i.TraceContext).Where(c => c is not null).Distinct().ToList();
+        ActivityContext.TryParse(contexts.FirstOrDefault(), null, out var parent);
+        var links = contexts.Skip(1).Take(64)
+            .Select(c => ActivityContext.TryParse(c, null, out var l) ? new ActivityLink(l) : default).Where(l => l.Context != default);
+        var span = LedgerTelemetry.Source.StartActivity("ledger.append", ActivityKind.Internal, parent, links: links);
+        span?.SetTag("ledger.submissions", items.Count);
+        return span;
+    }
+
+    private static void Record(Activity? span, Stopwatch clock, int accepted)
+    {
+        LedgerTelemetry.AppendDuration.Record(clock.Elapsed.TotalSeconds);
+        if (accepted > 0) LedgerTelemetry.EventsAppended.Add(accepted);
+        span?.SetTag("ledger.accepted", accepted);
+    }
+}
