@@ -1,23 +1,53 @@
 #!/usr/bin/env bash
-# The test command: runs the whole suite against a real PostgreSQL. When LEDGER_TEST_POSTGRES (an Npgsql connection
-# string) is not set, it installs PostgreSQL from the Debian package if needed, starts the local cluster and uses it.
+# The test command: runs the whole suite against real servers, installed from the Debian packages and started here
+# when not given:
+# - PostgreSQL: LEDGER_TEST_POSTGRES (an Npgsql connection string), else the local "main" cluster;
+# - for the end-to-end tests, which restart their database: LEDGER_TEST_E2E_POSTGRES with LEDGER_TEST_E2E_PG_CLUSTER
+#   ("VERSION NAME" for pg_ctlcluster), else a local cluster "e2e" of their own;
+# - RabbitMQ: LEDGER_TEST_RABBITMQ (an amqp:// URI of a user that may create virtual hosts), else the local broker.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export DEBIAN_FRONTEND=noninteractive
 
-if [ -z "${LEDGER_TEST_POSTGRES:-}" ]; then
-  if [ ! -x /usr/bin/pg_ctlcluster ] || ! ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; then
-    echo "tests: installing PostgreSQL (Debian package)" >&2
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq && apt-get install -y -qq postgresql >/dev/null
-  fi
-  version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
-  pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version main" || pg_createcluster "$version" main >/dev/null
-  pg_ctlcluster "$version" main start 2>/dev/null || true # already running is fine
-  port=$(pg_lsclusters -h | awk -v v="$version" '$1 == v && $2 == "main" {print $3}')
+need=()
+if [ -z "${LEDGER_TEST_POSTGRES:-}" ] || [ -z "${LEDGER_TEST_E2E_POSTGRES:-}" ]; then
+  { [ -x /usr/bin/pg_ctlcluster ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } || need+=(postgresql)
+fi
+if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server); fi
+if [ ${#need[@]} -gt 0 ]; then
+  echo "tests: installing ${need[*]} (Debian packages)" >&2
+  apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# Starts (creating if needed) a local cluster and prints its port.
+cluster() { # name port
+  local version; version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
+  pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version $1" || pg_createcluster "$version" "$1" -p "$2" >/dev/null
+  pg_ctlcluster "$version" "$1" start 2>/dev/null || true # already running is fine
+  local port; port=$(pg_lsclusters -h | awk -v v="$version" -v n="$1" '$1 == v && $2 == n {print $3}')
   for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.5; done
-  pg_isready -h 127.0.0.1 -p "$port"
+  pg_isready -q -h 127.0.0.1 -p "$port"
   runuser -u postgres -- psql -q -p "$port" -c "ALTER USER postgres PASSWORD 'ledger-test'"
+  echo "$port"
+}
+version=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
+if [ -z "${LEDGER_TEST_POSTGRES:-}" ]; then
+  port=$(cluster main 5432)
   export LEDGER_TEST_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Password=ledger-test;Database=postgres"
+fi
+if [ -z "${LEDGER_TEST_E2E_POSTGRES:-}" ]; then
+  port=$(cluster e2e 5433)
+  export LEDGER_TEST_E2E_POSTGRES="Host=127.0.0.1;Port=$port;Username=postgres;Password=ledger-test;Database=postgres"
+  export LEDGER_TEST_E2E_PG_CLUSTER="$version e2e"
+fi
+
+if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then
+  # No systemd here: the broker runs detached. A previous run may have left its application stopped.
+  rabbitmqctl -q status >/dev/null 2>&1 || rabbitmq-server -detached
+  rabbitmqctl -q await_startup --timeout 120
+  rabbitmqctl -q start_app 2>/dev/null || true
+  rabbitmqctl -q await_startup --timeout 120
+  export LEDGER_TEST_RABBITMQ="amqp://guest:guest@127.0.0.1:5672/"
 fi
 
 dotnet test RevenueLedger.sln -c Release "$@"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stops what deploy/local/up.sh started (PostgreSQL only if up.sh started it). --services-only leaves PostgreSQL running.
+# Stops what deploy/local/up.sh started (PostgreSQL and RabbitMQ only if up.sh started them). --services-only leaves
+# the servers running.
 set -uo pipefail
 state="$(cd "$(dirname "$0")" && pwd)/.state"
 for f in "$state"/*.pid; do
@@ -14,5 +15,10 @@ if [ "${1:-}" != "--services-only" ] && [ -f "$state/pg-started" ]; then
   ver=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -1)
   [ -n "$ver" ] && $sudo pg_ctlcluster "$ver" main stop 2>/dev/null || true
   rm -f "$state/pg-started"
+fi
+if [ "${1:-}" != "--services-only" ] && [ -f "$state/rabbitmq-started" ]; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo rabbitmqctl -q stop 2>/dev/null || true
+  rm -f "$state/rabbitmq-started"
 fi
 echo "stopped"

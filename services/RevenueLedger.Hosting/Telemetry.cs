@@ -52,8 +52,8 @@ public static class LedgerTelemetry
 
     public static void RelayLag(long positions) => Volatile.Write(ref _relayLagPositions, positions);
 
-    /// <summary>The current span's context as a W3C traceparent, to store with an event; null when nothing is traced.</summary>
-    public static string? CurrentContext() => Activity.Current is { IdFormat: ActivityIdFormat.W3C } a ? a.Id : null;
+    /// <summary>The current span's context as a W3C traceparent, to store with an event; null when it is not recorded (nothing would continue it).</summary>
+    public static string? CurrentContext() => Activity.Current is { IdFormat: ActivityIdFormat.W3C, Recorded: true } a ? a.Id : null;
 
     /// <summary>A span continuing a stored submission's trace (a root span when there is none or it does not parse).</summary>
     public static Activity? StartContinuing(string name, ActivityKind kind, string? storedContext) =>

@@ -1,0 +1,348 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text;
+using System.Text.Json;
+using MassTransit;
+using RabbitMQ.Client;
+using RevenueLedger.Application;
+using RevenueLedger.Contracts;
+using RevenueLedger.Domain;
+using RevenueLedger.Tests;
+using Xunit.Abstractions;
+
+namespace RevenueLedger.EndToEnd.Tests;
+
+/// <summary>
+/// The distributed topology as real processes on PostgreSQL and RabbitMQ: a shared scenario submitted half over HTTP
+/// and half over the bus; then a run of more than 50,000 events through a projector killed mid-way, a broker away
+/// for 30 seconds and a database restart, after which nothing is lost, nothing counts twice and the read models
+/// equal a replay of the log.
+/// </summary>
+public sealed class DistributedTests(ITestOutputHelper output)
+{
+    [Fact]
+    public async Task The_worked_example_half_over_http_half_over_rabbitmq_gives_the_expected_reports_and_one_trace()
+    {
+        await using var t = await Topology.StartAsync();
+        var lines = File.ReadAllLines(Shared.File("worked-example.jsonl"));
+        var client = t.Bus.CreateRequestClient<RecordRevenueEvent>(new Uri($"queue:{Hosting.Queues.Commands}"), RequestTimeout.After(s: 30));
+        var outcomes = new List<string>();
+        var traceId = ActivityTraceId.CreateRandom().ToHexString();
+        string? tracedEventId = null;
+        for (int i = 0; i < lines.Length; i++)
+        {
+            if (i % 2 == 0 || !Scenarios.IsJson(lines[i]))
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/events") { Content = Http.Json(lines[i]) };
+                request.Headers.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+                var response = await t.Writer.SendAsync(request);
+                var outcome = Scenarios.Outcome(response.StatusCode);
+                if (outcome == "accepted") tracedEventId ??= (await Http.BodyAsync(response)).GetProperty("eventId").GetString();
+                outcomes.Add(outcome);
+                continue;
+            }
+            using var doc = JsonDocument.Parse(lines[i]);
+            var answer = await client.GetResponse<RevenueEventAccepted, RevenueEventRefused>(new RecordRevenueEvent(doc.RootElement.Clone()));
+            outcomes.Add(answer.Is(out Response<RevenueEventAccepted>? accepted) ? accepted!.Message.Duplicate ? "duplicate" : "accepted"
+                : answer.Is(out Response<RevenueEventRefused>? refused) ? refused!.Message.Outcome
+                : throw new Xunit.Sdk.XunitException("unexpected answer"));
+        }
+        Scenarios.AssertOutcomes("worked-example.outcomes.json", outcomes);
+        // The gateway answers with the trace continued, so the whole path is one trace.
+        t.Reader.DefaultRequestHeaders.Add("traceparent", $"00-{traceId}-{ActivitySpanId.CreateRandom().ToHexString()}-01");
+        await Scenarios.AssertReportsAsync(t.Reader, "worked-example.q1-2024.json", "quarter");
+        t.Reader.DefaultRequestHeaders.Remove("traceparent");
+
+        // Submit → visible in the gateway: the relay of notifications end to end (LedgerAdvanced → projector →
+        // ReadModelAdvanced → gateway), measured as a client sees it.
+        var latencies = new List<double>();
+        for (int i = 0; i < 40; i++)
+        {
+            var clock = Stopwatch.StartNew();
+            var r = await t.Writer.PostAsync("/v1/events", Http.Started($"lat-{i}", date: "2024-05-01"));
+            Assert.Equal(HttpStatusCode.Created, r.Status);
+            long position = r.Body.GetProperty("position").GetInt64();
+            var read = await t.Reader.GetAsync($"/v1/nrr?from=2024-01-01&to=2024-07-01&groupBy=none&minPosition={position}");
+            Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+            latencies.Add(clock.Elapsed.TotalMilliseconds);
+        }
+        latencies.Sort();
+        output.WriteLine($"submit-to-visible over {latencies.Count} events: p50 {latencies[latencies.Count / 2]:F1} ms, p99 {latencies[^1]:F1} ms (max of 40)");
+        Assert.True(latencies[latencies.Count / 2] < 1000, $"submit-to-visible p50 {latencies[latencies.Count / 2]} ms: notifications should make it well under the 10 s poll");
+
+        // The trace: the POST, the append, the relay's publish and the projection (and the gateway read) in one trace.
+        Assert.NotNull(tracedEventId);
+        List<JsonElement> spans = [];
+        var deadline = Stopwatch.StartNew();
+        string[] needed = ["ledger-ingestion/Microsoft.AspNetCore", "ledger-ingestion/ledger.append", "ledger-ingestion/ledger.relay", "ledger-projector/ledger.project", "ledger-gateway/Microsoft.AspNetCore"];
+        string[] Seen() => spans.Where(s => s.GetProperty("traceId").GetString() == traceId)
+            .SelectMany(s => new[] { $"{s.GetProperty("service").GetString()?.Replace("-1", "", StringComparison.Ordinal).Replace("-2", "", StringComparison.Ordinal)}/{s.GetProperty("source").GetString()}", $"{s.GetProperty("service").GetString()?.Replace("-1", "", StringComparison.Ordinal).Replace("-2", "", StringComparison.Ordinal)}/{s.GetProperty("name").GetString()}" })
+            .Distinct().ToArray();
+        while (needed.Except(Seen()).Any() && deadline.Elapsed < TimeSpan.FromSeconds(30))
+        {
+            await Task.Delay(500);
+            spans = t.Spans();
+        }
+        Assert.True(!needed.Except(Seen()).Any(), $"trace {traceId} lacks {string.Join(", ", needed.Except(Seen()))}; has {string.Join(", ", Seen())}");
+        output.WriteLine($"trace {traceId}: {string.Join(", ", Seen())}");
+    }
+
+    [Fact]
+    public async Task Fifty_thousand_events_through_a_killed_projector_a_broker_outage_and_a_database_restart_lose_nothing()
+    {
+        await using var t = await Topology.StartAsync();
+        var events = BookGenerator.Generate(new BookOptions(Accounts: 3000, Owners: 12, Start: new DateOnly(2022, 1, 1), Months: 36, Seed: 23, Intensity: 5.2))
+            .Select(WireFormat.ToWireJson).ToList();
+        Assert.True(events.Count >= 50_000, $"the book has {events.Count} events");
+        var (connection, channel) = await t.OpenChannelAsync();
+        await using var _ = connection;
+        await using var __ = channel;
+        // A consumer of the integration events, as another system would bind one.
+        await channel.ExchangeDeclareAsync("RevenueLedger.Contracts:RevenueEventRecorded", ExchangeType.Fanout, durable: true);
+        await channel.QueueDeclareAsync("e2e-recorded", durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync("e2e-recorded", "RevenueLedger.Contracts:RevenueEventRecorded", "");
+
+        // Refusals of plain-JSON messages come back published.
+        await channel.ExchangeDeclareAsync("RevenueLedger.Contracts:RevenueEventRefused", ExchangeType.Fanout, durable: true);
+        await channel.QueueDeclareAsync("e2e-refused", durable: true, exclusive: false, autoDelete: false);
+        await channel.QueueBindAsync("e2e-refused", "RevenueLedger.Contracts:RevenueEventRefused", "");
+        var refused = new HashSet<string>();
+        async Task<HashSet<string>> RefusedAsync()
+        {
+            while (await channel.BasicGetAsync("e2e-refused", autoAck: true) is { } m)
+            {
+                using var envelope = JsonDocument.Parse(m.Body);
+                if (envelope.RootElement.GetProperty("message").GetProperty("eventId").GetString() is { } id) refused.Add(id);
+            }
+            return refused;
+        }
+
+        var accepted = new Dictionary<string, long>(); // eventId → position, from every answer
+        var sender = new Submitter(t, channel, accepted, RefusedAsync);
+        int third = events.Count / 3;
+
+        // 1. HTTP batches, bus batches and plain JSON messages; the active projector is killed mid-way.
+        var (active, standby) = t.ProjectorRoles();
+        await sender.SubmitAsync(events[..(third / 2)], useBus: true);
+        await active.KillAsync();
+        var takeover = Stopwatch.StartNew();
+        await standby.WaitForOutputAsync("projector: active", TimeSpan.FromSeconds(15));
+        output.WriteLine($"standby projector took over {takeover.Elapsed.TotalSeconds:F1} s after the kill");
+        await sender.SubmitAsync(events[(third / 2)..third], useBus: true);
+
+        // 2. RabbitMQ away for 30 s: HTTP keeps accepting.
+        await Servers.StopRabbitMqAsync();
+        var outage = Stopwatch.StartNew();
+        try
+        {
+            var during = events[third..(2 * third)];
+            for (int i = 0; i < 6; i++)
+            {
+                await sender.SubmitAsync(during[(i * during.Count / 6)..((i + 1) * during.Count / 6)], useBus: false);
+                while (outage.Elapsed < TimeSpan.FromSeconds(5 * (i + 1))) await Task.Delay(100);
+            }
+        }
+        finally
+        {
+            await Servers.StartRabbitMqAsync();
+        }
+        output.WriteLine($"broker away {outage.Elapsed.TotalSeconds:F0} s; HTTP accepted throughout");
+
+        // 3. PostgreSQL restarts under load; clients retry what was refused with 503, the services recover alone.
+        var restart = Task.Run(async () =>
+        {
+            await Task.Delay(300);
+            await Servers.RestartPostgresAsync();
+        });
+        await sender.SubmitAsync(events[(2 * third)..], useBus: true, retryUnavailable: true);
+        await restart;
+        await sender.SubmitAsync(events[^200..], useBus: false, retryUnavailable: true); // repeats: all duplicates
+
+        // Everything answered is in the log exactly once, at the position it was answered with.
+        var log = await ReadLogAsync(t);
+        Assert.Equal(log.Count, log.Values.Distinct().Count());
+        foreach (var (eventId, position) in accepted)
+            Assert.True(log.TryGetValue(eventId, out var stored) && stored == position, $"{eventId} answered at {position}, stored at {(log.TryGetValue(eventId, out var s) ? s : null)}");
+        // And nothing is in the log that no answer (or plain-JSON lookup) accounted for: nothing stored twice over.
+        Assert.Equal(accepted.Count, log.Count);
+        long head = log.Values.Max();
+        Assert.Equal(Enumerable.Range(1, (int)head).Select(i => (long)i), log.Values.Order());
+        output.WriteLine($"{events.Count} submissions, {log.Count} events stored; {sender.Summary}");
+
+        // The read models (via the surviving projector) equal a replay of the log, for every quarter and owner.
+        foreach (var report in new[] { "nrr", "bridge" })
+        {
+            var path = $"/v1/{report}/windows?window=quarter&from=2022-01-01&to=2025-01-01&groupBy=owner";
+            var projected = await ReadAsync(t.Reader, $"{path}&minPosition={head}");
+            var replayed = await ReadAsync(t.Auditor, $"{path}&asOfPosition={head}");
+            Assert.Equal(head, projected.GetProperty("position").GetInt64());
+            Assert.Equal(replayed.GetProperty("windows").ToString(), projected.GetProperty("windows").ToString());
+        }
+        var churn = "/v1/churn-reasons?from=2022-01-01&to=2025-01-01";
+        Assert.Equal((await ReadAsync(t.Auditor, $"{churn}&asOfPosition={head}")).GetProperty("rows").ToString(),
+            (await ReadAsync(t.Reader, $"{churn}&minPosition={head}")).GetProperty("rows").ToString());
+
+        // The relay caught up after the outage: every position published at least once, and a consumer that drops
+        // repeats by position sees each event once.
+        var published = new Dictionary<long, string>();
+        var clock = Stopwatch.StartNew();
+        while (published.Count < head && clock.Elapsed < TimeSpan.FromSeconds(60))
+        {
+            var message = await channel.BasicGetAsync("e2e-recorded", autoAck: true);
+            if (message is null)
+            {
+                await Task.Delay(200);
+                continue;
+            }
+            using var envelope = JsonDocument.Parse(message.Body);
+            var m = envelope.RootElement.GetProperty("message");
+            long position = m.GetProperty("position").GetInt64();
+            var eventId = m.GetProperty("eventId").GetString()!;
+            if (published.TryGetValue(position, out var seen)) Assert.Equal(seen, eventId);
+            published[position] = eventId;
+        }
+        Assert.Equal(head, published.Count);
+        foreach (var (eventId, position) in log) Assert.Equal(eventId, published[position]);
+    }
+
+    private static async Task<JsonElement> ReadAsync(HttpClient client, string path)
+    {
+        var r = await client.GetJsonAsync(path);
+        Assert.True(r.Status == HttpStatusCode.OK, $"{path}: {r.Status} {r.Body}");
+        return r.Body;
+    }
+
+    /// <summary>The log from <paramref name="from"/> on, as the auditor reads it: eventId → position.</summary>
+    private static async Task<Dictionary<string, long>> ReadLogAsync(Topology t, long from = 1)
+    {
+        var log = new Dictionary<string, long>();
+        while (true)
+        {
+            var page = await ReadAsync(t.LogReader, $"/v1/log?fromPosition={from}&limit=10000");
+            foreach (var e in page.GetProperty("events").EnumerateArray()) log.Add(e.GetProperty("eventId").GetString()!, e.GetProperty("position").GetInt64());
+            if (page.GetProperty("nextFromPosition") is { ValueKind: JsonValueKind.Number } next) from = next.GetInt64();
+            else return log;
+        }
+    }
+
+    private static string IdOf(string json) => JsonDocument.Parse(json).RootElement.GetProperty("eventId").GetString()!;
+
+    /// <summary>
+    /// Submits events in order, alternating HTTP batches, MassTransit batch messages and plain-JSON messages, and
+    /// records what every answer said (eventId → position). Plain JSON has no answer: those events are looked up in the
+    /// log, or among the published refusals.
+    /// </summary>
+    private sealed class Submitter(Topology t, IChannel channel, Dictionary<string, long> accepted, Func<Task<HashSet<string>>> refusedIds)
+    {
+        private const int Batch = 500;
+        private readonly IRequestClient<RecordRevenueEvents> _client =
+            t.Bus.CreateRequestClient<RecordRevenueEvents>(new Uri($"queue:{Hosting.Queues.Commands}"), RequestTimeout.After(s: 120));
+        private int _http, _bus, _raw, _retried;
+
+        public string Summary => $"{_http} HTTP batches, {_bus} bus batches, {_raw} plain-JSON messages, {_retried} HTTP retries after 503";
+
+        public async Task SubmitAsync(List<string> events, bool useBus, bool retryUnavailable = false)
+        {
+            for (int i = 0, n = 0; i < events.Count; i += Batch, n++)
+            {
+                var chunk = events[i..Math.Min(events.Count, i + Batch)];
+                if (useBus && n % 3 == 1) await BusAsync(chunk, retryUnavailable);
+                else if (useBus && n % 3 == 2) await RawAsync(chunk);
+                else await HttpAsync(chunk, retryUnavailable);
+            }
+        }
+
+        /// <summary>A POST; while the database restarts (503, or the connection refused) it is retried when allowed.</summary>
+        private async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json, bool retryUnavailable)
+        {
+            while (true)
+            {
+                try
+                {
+                    var r = await t.Writer.PostAsync(path, json);
+                    if (r.Status != HttpStatusCode.ServiceUnavailable || !retryUnavailable) return (r.Status, r.Body);
+                }
+                catch (HttpRequestException) when (retryUnavailable)
+                {
+                    // the service is fine; this only guards the client against a dropped connection
+                }
+                _retried++;
+                await Task.Delay(500);
+            }
+        }
+
+        private async Task HttpAsync(List<string> chunk, bool retryUnavailable)
+        {
+            _http++;
+            var (status, body) = await PostAsync("/v1/events/batch", Http.Batch([.. chunk]), retryUnavailable);
+            if (status is HttpStatusCode.Created or HttpStatusCode.OK)
+            {
+                foreach (var item in body.GetProperty("items").EnumerateArray())
+                    Record(item.GetProperty("eventId").GetString()!, item.GetProperty("position").GetInt64());
+                return;
+            }
+            // A refused item (the generated book has some by design): the others go one by one.
+            Assert.True((int)status is 400 or 409 or 422, $"batch answered {status}: {body}");
+            foreach (var e in chunk)
+            {
+                var single = await PostAsync("/v1/events", e, retryUnavailable);
+                if (single.Status is HttpStatusCode.Created or HttpStatusCode.OK)
+                    Record(single.Body.GetProperty("eventId").GetString()!, single.Body.GetProperty("position").GetInt64());
+                else Assert.True((int)single.Status is 400 or 409 or 422, $"single answered {single.Status}: {single.Body}");
+            }
+        }
+
+        private async Task BusAsync(List<string> chunk, bool retryUnavailable)
+        {
+            _bus++;
+            var message = new RecordRevenueEvents(chunk.Select(e => JsonDocument.Parse(e).RootElement.Clone()).ToList());
+            // A store outage is retried by the service itself (the message waits on the broker), so an answer comes.
+            var answer = await _client.GetResponse<RevenueEventsAccepted, RevenueEventRefused>(message);
+            if (answer.Is(out Response<RevenueEventsAccepted>? ok))
+            {
+                // One atomic append: the new events hold the positions first..last.
+                if (ok!.Message.FirstPosition is { } first)
+                    foreach (var (id, position) in await ReadLogAsync(t, first))
+                        if (position <= ok.Message.LastPosition) Record(id, position);
+                return;
+            }
+            Assert.True(answer.Is(out Response<RevenueEventRefused>? refused) && refused!.Message.Index is not null, "a refused batch names its item");
+            await HttpAsync(chunk, retryUnavailable);
+        }
+
+        private async Task RawAsync(List<string> chunk)
+        {
+            long head = (await ReadAsync(t.LogReader, "/v1/log?limit=1")).GetProperty("head").GetInt64();
+            foreach (var e in chunk)
+            {
+                var properties = new BasicProperties { ContentType = "application/json", MessageId = Guid.NewGuid().ToString(), Persistent = true };
+                await channel.BasicPublishAsync("", Hosting.Queues.RawJson, mandatory: false, properties, Encoding.UTF8.GetBytes(e));
+                _raw++;
+            }
+            // Every message ends stored or refused (published); only then the next chunk, as a billing system's
+            // stream would go. Stored ones are recorded like answered ones.
+            var ids = chunk.Select(IdOf).ToHashSet();
+            var clock = Stopwatch.StartNew();
+            while (true)
+            {
+                var stored = await ReadLogAsync(t, head + 1);
+                var refused = await refusedIds();
+                var open = ids.Where(id => !stored.ContainsKey(id) && !refused.Contains(id)).ToList();
+                if (open.Count == 0)
+                {
+                    foreach (var id in ids.Where(stored.ContainsKey)) Record(id, stored[id]);
+                    return;
+                }
+                Assert.True(clock.Elapsed < TimeSpan.FromSeconds(120), $"{open.Count} plain-JSON messages neither stored nor refused, e.g. {open[0]}");
+                await Task.Delay(250);
+            }
+        }
+
+        private void Record(string eventId, long position)
+        {
+            if (accepted.TryGetValue(eventId, out var known)) Assert.Equal(known, position);
+            accepted[eventId] = position;
+        }
+    }
+}
