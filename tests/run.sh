@@ -19,16 +19,16 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
-# Starts (creating if needed) a local cluster and prints its port.
+# Starts (creating if needed) a local cluster and prints its port (everything else goes to stderr).
 cluster() { # name port
   local version; version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
   pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version $1" || pg_createcluster "$version" "$1" -p "$2" >/dev/null
-  pg_ctlcluster "$version" "$1" start 2>/dev/null || true # already running is fine
+  pg_ctlcluster "$version" "$1" start >&2 2>/dev/null || true # already running is fine
   local port; port=$(pg_lsclusters -h | awk -v v="$version" -v n="$1" '$1 == v && $2 == n {print $3}')
   for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.5; done
   pg_isready -q -h 127.0.0.1 -p "$port"
-  runuser -u postgres -- psql -q -p "$port" -c "ALTER USER postgres PASSWORD 'ledger-test'"
-  echo "$port"
+  runuser -u postgres -- psql -q -p "$port" -c "ALTER USER postgres PASSWORD 'ledger-test'" >&2
+  echo "$port" # the only thing on stdout: the caller captures it
 }
 version=$(ls /usr/lib/postgresql 2>/dev/null | sort -n | tail -n 1 || true)
 if [ -z "${LEDGER_TEST_POSTGRES:-}" ]; then

@@ -208,6 +208,28 @@ public sealed class DistributedTests(ITestOutputHelper output)
         }
         Assert.Equal(head, published.Count);
         foreach (var (eventId, position) in log) Assert.Equal(eventId, published[position]);
+
+        // A poison message (not JSON at all) is not retried forever: it ends in the error queue, and nothing is stored.
+        await channel.BasicPublishAsync("", Hosting.Queues.RawJson, mandatory: false, new BasicProperties { ContentType = "application/json" }, Encoding.UTF8.GetBytes("not json {"));
+        var errorQueue = Hosting.Queues.RawJson + "_error";
+        clock.Restart();
+        async Task<uint> ErrorCountAsync()
+        {
+            // A passive declare of a queue that does not exist (yet) closes its channel: one channel per look.
+            try
+            {
+                await using var look = await connection.CreateChannelAsync();
+                return (await look.QueueDeclarePassiveAsync(errorQueue)).MessageCount;
+            }
+            catch (RabbitMQ.Client.Exceptions.OperationInterruptedException)
+            {
+                return 0;
+            }
+        }
+        uint poisoned = 0;
+        while (clock.Elapsed < TimeSpan.FromSeconds(30) && (poisoned = await ErrorCountAsync()) == 0) await Task.Delay(200);
+        Assert.Equal(1u, poisoned);
+        Assert.Equal(head, (await ReadAsync(t.LogReader, "/v1/log?limit=1")).GetProperty("head").GetInt64());
     }
 
     /// <summary>
