@@ -11,7 +11,7 @@ namespace RevenueLedger.EventStore.Postgres;
 /// N is still uncommitted (the failure that per-row sequences cause under concurrent writers). Rows go in with
 /// binary COPY. Tables live in the first schema of the connection string's search path.
 /// </summary>
-public sealed class PostgresEventStore : IEventStore
+public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
 {
     // 2: events.trace_context (telemetry beside the event, outside the hash chain).
     private const int SchemaVersion = 2;
@@ -20,6 +20,8 @@ public sealed class PostgresEventStore : IEventStore
     private readonly SemaphoreSlim _appendGate = new(1, 1);
     private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
     private long _versionsAtHead = -1;
+
+    public void ClearPool() => _db.Clear();
 
     private PostgresEventStore(NpgsqlDataSource db, TimeProvider time)
     {

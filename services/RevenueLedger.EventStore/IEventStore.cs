@@ -184,3 +184,13 @@ public sealed class EventIdConflictException(string eventId, long storedPosition
 
     public long StoredPosition { get; } = storedPosition;
 }
+
+/// <summary>
+/// A store backed by a pool of server connections. A database restart breaks every pooled connection, and a pool
+/// hands each broken one out once more before noticing; a caller that sees a lost connection clears the pool instead,
+/// so the next attempt opens fresh connections.
+/// </summary>
+public interface IConnectionPoolOwner
+{
+    void ClearPool();
+}

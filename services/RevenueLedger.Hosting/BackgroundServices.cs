@@ -47,6 +47,7 @@ public sealed class ProjectorService(
             catch (Exception ex) when (ex is DbException or IOException or TimeoutException && !ct.IsCancellationRequested)
             {
                 logger.LogWarning("projector: the store failed ({Error}); retrying in {Seconds} s", ex.Message, backoff.TotalSeconds);
+                stores.OnFailure(ex);
                 await Task.Delay(backoff, ct);
                 backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
             }
@@ -108,6 +109,7 @@ public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watche
             catch (Exception ex) when (ex is DbException or IOException or TimeoutException)
             {
                 logger.LogWarning("read-model poller: the store failed ({Error}); retrying", ex.Message);
+                stores.OnFailure(ex);
                 await Task.Delay(TimeSpan.FromSeconds(1), stoppingToken);
             }
         }
@@ -145,6 +147,7 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
             {
                 // The broker or the store is away: nothing past the cursor counts as published; resume from it.
                 logger.LogWarning("relay: {Error}; retrying in {Seconds} s", ex.Message, backoff.TotalSeconds);
+                stores.OnFailure(ex);
                 await Task.Delay(backoff, ct);
                 backoff = TimeSpan.FromSeconds(Math.Min(30, backoff.TotalSeconds * 2));
             }

@@ -154,6 +154,7 @@ public sealed class StoreHealthCheck(LedgerStores stores) : IHealthCheck
         }
         catch (Exception ex) when (ex is DbException or IOException or TimeoutException or OperationCanceledException)
         {
+            stores.OnFailure(ex);
             return HealthCheckResult.Unhealthy("the store does not answer", ex);
         }
     }
@@ -163,7 +164,7 @@ public sealed class StoreHealthCheck(LedgerStores stores) : IHealthCheck
 /// Unhandled errors as problem details: a store that is down is 503 (retry later; nothing was stored), a caller's
 /// mistake 400, a body over the limit 413, anything else 500. Every one is logged by the middleware.
 /// </summary>
-public sealed class LedgerExceptionHandler(ILogger<LedgerExceptionHandler> logger) : IExceptionHandler
+public sealed class LedgerExceptionHandler(LedgerStores stores, ILogger<LedgerExceptionHandler> logger) : IExceptionHandler
 {
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
@@ -177,6 +178,7 @@ public sealed class LedgerExceptionHandler(ILogger<LedgerExceptionHandler> logge
             _ => (500, Problems.Internal, "Internal error", "the error was logged"),
         };
         if (status >= 500) logger.LogError(exception, "{Method} {Path} failed", http.Request.Method, http.Request.Path);
+        stores.OnFailure(exception);
         if (status == 503) http.Response.Headers.RetryAfter = "5";
         await Problems.WriteAsync(http, status, code, title, detail);
         return true;

@@ -24,6 +24,23 @@ public sealed class LedgerStores : IAsyncDisposable
     /// <summary>The one write-side instance of this process: it serialises this process's appends and caches account states.</summary>
     public Ledger Ledger { get; }
 
+    /// <summary>
+    /// After a failure that lost the server connection (a database restart, a network cut), drops the pooled
+    /// connections, which are all broken too: the next attempt reconnects instead of failing once per pooled connection.
+    /// </summary>
+    public void OnFailure(Exception exception)
+    {
+        bool connectionLost = exception switch
+        {
+            Npgsql.PostgresException pg => pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+            Npgsql.NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or System.Net.Sockets.SocketException,
+            _ => false,
+        };
+        if (!connectionLost) return;
+        (Log as IConnectionPoolOwner)?.ClearPool();
+        (ReadModels as IConnectionPoolOwner)?.ClearPool();
+    }
+
     public static async Task<LedgerStores> OpenAsync(StoreUri uri, CancellationToken ct = default)
     {
         var log = await uri.OpenAsync(mustExist: false, ct: ct);

@@ -13,7 +13,7 @@ public static class Submissions
         // A group commit serves many requests: one span, in the trace of the first, linked to the others'.
         using var span = StartAppend(items);
         var clock = Stopwatch.StartNew();
-        var results = await stores.Ledger.SubmitEachAsync(items, ct);
+        var results = await Guarded(stores, stores.Ledger.SubmitEachAsync(items, ct));
         Record(span, clock, results.Count(r => r.Outcome == Outcome.Accepted));
         return results;
     }
@@ -22,9 +22,23 @@ public static class Submissions
     {
         using var span = StartAppend(items);
         var clock = Stopwatch.StartNew();
-        var result = await stores.Ledger.SubmitBatchAsync(items, ct);
+        var result = await Guarded(stores, stores.Ledger.SubmitBatchAsync(items, ct));
         Record(span, clock, result.Stored ? result.Items.Count(r => r.Outcome == Outcome.Accepted) : 0);
         return result;
+    }
+
+    /// <summary>A lost database connection clears the pools before the failure goes on to the caller (who retries).</summary>
+    private static async Task<T> Guarded<T>(LedgerStores stores, Task<T> append)
+    {
+        try
+        {
+            return await append;
+        }
+        catch (Exception ex)
+        {
+            stores.OnFailure(ex);
+            throw;
+        }
     }
 
     private static Activity? StartAppend(IReadOnlyList<ParseResult> items)

@@ -9,11 +9,13 @@ namespace RevenueLedger.Application.Projections;
 /// Read models in PostgreSQL, next to the log (same schema). Rows carry their generation; the documented views in
 /// the <c>reporting</c> schema show only the current one.
 /// </summary>
-public sealed class PostgresReadModelStore : IReadModelStore
+public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.EventStore.IConnectionPoolOwner
 {
     private readonly NpgsqlDataSource _db;
 
     private PostgresReadModelStore(NpgsqlDataSource db) => _db = db;
+
+    public void ClearPool() => _db.Clear();
 
     public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
