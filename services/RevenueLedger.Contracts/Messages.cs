@@ -27,7 +27,8 @@ public sealed record RevenueEventRefused(string? EventId, int? Index, string Out
 
 /// <summary>
 /// Integration event: an event was recorded in the ledger. Published in position order, at least once: a consumer
-/// drops a repeat by remembering the last <paramref name="Position"/> it handled.
+/// drops a repeat by its <paramref name="Position"/> (e.g. by keeping the highest position up to which it has seen
+/// every event: the relay never skips one, after a failure it resends from the first unconfirmed).
 /// </summary>
 public sealed record RevenueEventRecorded(long Position, string EventId, string AccountId, string Type, string RecordedAt, string Hash, JsonElement Event);
 

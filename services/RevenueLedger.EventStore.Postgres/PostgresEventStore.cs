@@ -75,7 +75,6 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                 CONSTRAINT ux_events_event_id UNIQUE (event_id),
                 CONSTRAINT ux_events_stream UNIQUE (account_id, stream_version)
             );
-            ALTER TABLE events ADD COLUMN IF NOT EXISTS trace_context text NULL;
             CREATE INDEX IF NOT EXISTS ix_events_reversals ON events (position) WHERE event_type = 'V1.EventReversed';
             CREATE TABLE IF NOT EXISTS ledger_head (id int PRIMARY KEY CHECK (id = 1), position bigint NOT NULL, hash text NOT NULL);
             INSERT INTO ledger_head (id, position, hash) VALUES (1, 0, '0000000000000000000000000000000000000000000000000000000000000000')
@@ -85,7 +84,12 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         {
             var current = Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), System.Globalization.CultureInfo.InvariantCulture);
             if (current > SchemaVersion) throw new InvalidOperationException($"store schema {current} is newer than this build understands ({SchemaVersion})");
-            if (current < SchemaVersion) await Exec(c, tx, $"INSERT INTO ledger_schema (version) VALUES ({SchemaVersion})", ct);
+            if (current < SchemaVersion)
+            {
+                // Only while migrating: ALTER TABLE takes an exclusive lock even when there is nothing to add.
+                if (current is > 0 and < 2) await Exec(c, tx, "ALTER TABLE events ADD COLUMN IF NOT EXISTS trace_context text NULL", ct);
+                await Exec(c, tx, $"INSERT INTO ledger_schema (version) VALUES ({SchemaVersion})", ct);
+            }
         }
         await tx.CommitAsync(ct);
     }

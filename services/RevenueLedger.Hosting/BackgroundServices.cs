@@ -17,7 +17,8 @@ namespace RevenueLedger.Hosting;
 /// safety net. Commits are compare-and-swapped, so even an overlap during a takeover counts nothing twice.
 /// </summary>
 public sealed class ProjectorService(
-    LedgerStores stores, LedgerSignals signals, ReadModelWatcher watcher, Announcer<ReadModelAdvanced> announcer, HostSettings settings, ILogger<ProjectorService> logger)
+    LedgerStores stores, LedgerSignals signals, ReadModelWatcher watcher, Announcer<ReadModelAdvanced> announcer, HostSettings settings,
+    ProjectorLease lease, ILogger<ProjectorService> logger)
     : BackgroundService
 {
     /// <summary>Most trace contexts a step continues (each a small span); the rest of a large step is not traced.</summary>
@@ -25,7 +26,7 @@ public sealed class ProjectorService(
 
     protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
         settings.Components.HasFlag(LedgerComponents.Projector)
-            ? LeasedJob.RunAsync(stores.Uri, "projector", ProjectAsync, logger, stoppingToken)
+            ? LeasedJob.RunAsync(stores.Uri, "projector", ProjectAsync, logger, stoppingToken, lease)
             : Task.CompletedTask;
 
     private async Task ProjectAsync(CancellationToken ct)
@@ -76,17 +77,20 @@ public sealed class ProjectorService(
     }
 }
 
+/// <summary>Whether this process's projector holds the lease (is the one projecting).</summary>
+public sealed class ProjectorLease : LeaseState;
+
 /// <summary>
 /// Learns the read models' position from the database when no projector runs in this process: every poll interval,
 /// and faster while a request waits for a position. With a broker, <see cref="ReadModelAdvanced"/> brings the news and
 /// the waiting requests are polled for only once a second, as a safety net.
 /// </summary>
-public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watcher, HostSettings settings, ILogger<ReadModelPoller> logger) : BackgroundService
+public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watcher, HostSettings settings, ProjectorLease projector, ILogger<ReadModelPoller> logger)
+    : BackgroundService
 {
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        // An in-process projector publishes every step itself; polling the database as well would be work done twice.
-        if (!settings.Components.HasFlag(LedgerComponents.Gateway) || settings.Components.HasFlag(LedgerComponents.Projector)) return;
+        if (!settings.Components.HasFlag(LedgerComponents.Gateway)) return;
         var waiterPoll = settings.RabbitMq is null ? TimeSpan.FromMilliseconds(50) : TimeSpan.FromSeconds(1);
         var last = DateTime.MinValue;
         while (!stoppingToken.IsCancellationRequested)
@@ -94,7 +98,10 @@ public sealed class ReadModelPoller(LedgerStores stores, ReadModelWatcher watche
             try
             {
                 var since = DateTime.UtcNow - last;
-                if (since >= settings.ReadModelPoll || (watcher.HasWaiters && since >= waiterPoll))
+                // An active in-process projector publishes every step itself; polling as well would be work done twice.
+                // A standby one publishes nothing, so this process's gateway polls like any other.
+                if (projector.Active) last = DateTime.UtcNow;
+                else if (since >= settings.ReadModelPoll || (watcher.HasWaiters && since >= waiterPoll))
                 {
                     int generation = await stores.ReadModels.CurrentGenerationAsync(stoppingToken);
                     watcher.Publish(generation, await stores.ReadModels.CheckpointAsync(generation, stoppingToken));
@@ -162,7 +169,7 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
         LedgerTelemetry.RelayLag(head - cursor);
         if (head <= cursor) return false;
         long to = Math.Min(head, cursor + Page);
-        var sends = new List<Task>(Page);
+        var sends = new List<(long Position, Task Sent)>(Page);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
         timeout.CancelAfter(TimeSpan.FromSeconds(30));
         await foreach (var e in stores.Log.ReadAllAsync(cursor + 1, to, ct))
@@ -171,13 +178,30 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
             span?.SetTag("ledger.position", e.Position);
             using var wire = JsonDocument.Parse(WireFormat.ToWireJson(e.Event));
             var message = new RevenueEventRecorded(e.Position, e.EventId, e.AccountId, EventTypes.WireNameOfStored(e.StoredType) ?? e.StoredType, e.RecordedAt, e.Hash, wire.RootElement.Clone());
-            // Started in position order on one connection; awaited together, so a page costs one round of confirms.
-            sends.Add(bus.Publish(message, timeout.Token));
+            // Started in position order on one channel (the broker keeps that order); confirmed together, so a page
+            // costs one round of confirms rather than one per event.
+            sends.Add((e.Position, bus.Publish(message, timeout.Token)));
         }
-        await Task.WhenAll(sends);
-        if (!await stores.ReadModels.AdvanceCursorAsync(CursorName, cursor, to, ct))
+        // The cursor moves only over the unbroken run of confirmed publishes: after a failure the page is resent
+        // from the first unconfirmed event, never skipping one.
+        long confirmed = cursor;
+        Exception? failure = null;
+        foreach (var (position, sent) in sends)
+        {
+            try
+            {
+                await sent;
+                if (failure is null) confirmed = position;
+            }
+            catch (Exception ex)
+            {
+                failure ??= ex;
+            }
+        }
+        if (confirmed > cursor && !await stores.ReadModels.AdvanceCursorAsync(CursorName, cursor, confirmed, ct))
             logger.LogWarning("relay: the cursor moved under this instance (another relay ran); continuing from it");
-        LedgerTelemetry.RelayLag(head - to);
+        LedgerTelemetry.RelayLag(head - confirmed);
+        if (failure is not null) throw new IOException($"publishing position {confirmed + 1} failed: {failure.Message}", failure);
         return true;
     }
 }

@@ -91,6 +91,7 @@ public static class HostingExtensions
         services.AddSingleton(sp => LedgerStores.OpenAsync(sp.GetRequiredService<HostSettings>().Store).GetAwaiter().GetResult());
         services.AddSingleton<LedgerSignals>();
         services.AddSingleton<ReadModelWatcher>();
+        services.AddSingleton<ProjectorLease>();
         services.AddLedgerBus(config);
         services.AddHostedService<ProjectorService>();
         services.AddHostedService<ReadModelPoller>();

@@ -41,6 +41,9 @@ public sealed class Lease : IAsyncDisposable
         {
             await connection.OpenAsync(ct);
             // One lock per database, schema and job: test databases and schemas side by side do not contend.
+            // The server must notice a holder whose machine died (no FIN ever comes) within seconds, not hours.
+            await using (var keepalive = new NpgsqlCommand("SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3", connection))
+                await keepalive.ExecuteNonQueryAsync(ct);
             await using var cmd = new NpgsqlCommand("SELECT current_database() || '/' || current_schema()", connection);
             var scope = (string)(await cmd.ExecuteScalarAsync(ct))!;
             long key = BitConverter.ToInt64(SHA256.HashData(Encoding.UTF8.GetBytes($"revenueledger:{scope}:{name}")), 0);
@@ -92,7 +95,7 @@ public sealed class Lease : IAsyncDisposable
 /// <summary>Runs a singleton job while holding its lease; a standby retries every second, logging once that it waits.</summary>
 public static class LeasedJob
 {
-    public static async Task RunAsync(StoreUri store, string name, Func<CancellationToken, Task> job, ILogger logger, CancellationToken stoppingToken)
+    public static async Task RunAsync(StoreUri store, string name, Func<CancellationToken, Task> job, ILogger logger, CancellationToken stoppingToken, LeaseState? state = null)
     {
         bool waiting = false;
         while (!stoppingToken.IsCancellationRequested)
@@ -128,6 +131,7 @@ public static class LeasedJob
             waiting = false;
             await using (lease)
             {
+                if (state is not null) state.Active = true;
                 logger.LogInformation("{Job}: active", name);
                 using var linked = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, lease.Lost);
                 try
@@ -138,9 +142,29 @@ public static class LeasedJob
                 {
                     // stopping, or the lease was lost
                 }
+                catch (Exception ex) when (!stoppingToken.IsCancellationRequested)
+                {
+                    // Whatever the job did not handle (often a query cut off with the lease's connection): the process
+                    // stays up, gives the lease back and competes for it again.
+                    logger.LogError(ex, "{Job}: failed; releasing the lease and retrying", name);
+                    await Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None);
+                }
+                if (state is not null) state.Active = false;
                 if (lease.Lost.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
                     logger.LogWarning("{Job}: lease lost; trying to take it again", name);
             }
         }
+    }
+}
+
+/// <summary>Whether this process holds a job's lease right now (the projector's: then its gateway needs no poll).</summary>
+public class LeaseState
+{
+    private volatile bool _active;
+
+    public bool Active
+    {
+        get => _active;
+        set => _active = value;
     }
 }

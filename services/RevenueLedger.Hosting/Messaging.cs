@@ -78,15 +78,17 @@ public static class MessagingExtensions
     }
 
     /// <summary>
-    /// Transient failures (the database restarting, a timeout) are retried with backoff for hours while the message
-    /// stays unacknowledged on the broker, so it is never lost; anything else is not retried and goes to the error queue.
+    /// Transient failures (the database restarting, a timeout) are retried with backoff for about 20 minutes while the
+    /// message stays unacknowledged on the broker (inside RabbitMQ's 30-minute consumer timeout); a message still failing
+    /// then goes to the error queue, from where it can be moved back. Permanent failures are not retried.
     /// </summary>
     public static void UseStoreRetry(this IReceiveEndpointConfigurator endpoint) => endpoint.UseMessageRetry(r =>
     {
-        r.Handle<System.Data.Common.DbException>();
+        r.Handle<Npgsql.NpgsqlException>(e => e.IsTransient || e.InnerException is IOException or System.Net.Sockets.SocketException);
+        r.Handle<Microsoft.Data.Sqlite.SqliteException>(e => e.SqliteErrorCode is 5 or 6); // SQLITE_BUSY, SQLITE_LOCKED
         r.Handle<TimeoutException>();
         r.Handle<IOException>();
-        r.Exponential(1_000, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
+        r.Exponential(50, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(30), TimeSpan.FromMilliseconds(500));
     });
 }
 

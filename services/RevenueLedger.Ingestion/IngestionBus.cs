@@ -22,7 +22,7 @@ internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoin
         bus.ReceiveEndpoint(Queues.Commands, e =>
         {
             e.UseStoreRetry();
-            e.Consumer(() => new RecordRevenueEventConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<SubmissionQueue>()));
+            e.Consumer(() => new RecordRevenueEventConsumer(context.GetRequiredService<SubmissionQueue>()));
             e.Consumer(() => new RecordRevenueEventsConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<LedgerSignals>()));
         });
         // For systems that are not MassTransit: the body is the event itself, no envelope, no content type needed.
@@ -32,19 +32,20 @@ internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoin
             e.DefaultContentType = new ContentType("application/json");
             e.UseRawJsonDeserializer(RawSerializerOptions.AnyMessageType, isDefault: true);
             e.UseStoreRetry();
-            e.Consumer(() => new RawRevenueEventConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<SubmissionQueue>()));
+            e.Consumer(() => new RawRevenueEventConsumer(context.GetRequiredService<SubmissionQueue>()));
         });
     }
 
     /// <summary>
-    /// An event sent without eventId gets one derived from the message id, so a redelivered message is a duplicate,
-    /// not a second event. Without a message id either, it is named like an HTTP submission.
+    /// Delivery is at least once, so an event sent without eventId gets one that a redelivery reproduces: from the
+    /// message id, or, without one either, from the body's content (the same body twice is then one event).
     /// </summary>
-    internal static ParseResult Parse(LedgerStores stores, ConsumeContext context, string json, int? index = null)
+    internal static ParseResult Parse(ConsumeContext context, string json, int? index = null)
     {
-        var parsed = context.MessageId is { } id
-            ? WireFormat.Parse(json, () => index is { } i ? $"msg-{id:N}-{i}" : $"msg-{id:N}")
-            : stores.Ledger.Parse(json);
+        string source = context.MessageId is { } id
+            ? $"msg-{id:N}"
+            : "body-" + Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(json)))[..32];
+        var parsed = WireFormat.Parse(json, () => index is { } i ? $"{source}-{i}" : source);
         return parsed with { TraceContext = LedgerTelemetry.CurrentContext() };
     }
 
@@ -67,11 +68,11 @@ internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoin
     }
 }
 
-internal sealed class RecordRevenueEventConsumer(LedgerStores stores, SubmissionQueue queue) : IConsumer<RecordRevenueEvent>
+internal sealed class RecordRevenueEventConsumer(SubmissionQueue queue) : IConsumer<RecordRevenueEvent>
 {
     public async Task Consume(ConsumeContext<RecordRevenueEvent> context)
     {
-        var parsed = IngestionBusEndpoints.Parse(stores, context, context.Message.Event.GetRawText());
+        var parsed = IngestionBusEndpoints.Parse(context, context.Message.Event.GetRawText());
         var result = parsed.Error is null
             ? await queue.SubmitAsync(parsed, context.CancellationToken)
             : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);
@@ -91,7 +92,7 @@ internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSig
             await IngestionBusEndpoints.RefuseAsync(context, error, null, null);
             return;
         }
-        var items = events.Select((e, i) => IngestionBusEndpoints.Parse(stores, context, e.GetRawText(), i)).ToList();
+        var items = events.Select((e, i) => IngestionBusEndpoints.Parse(context, e.GetRawText(), i)).ToList();
         var result = await Submissions.BatchAsync(stores, items, context.CancellationToken);
         if (!result.Stored)
         {
@@ -110,12 +111,12 @@ internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSig
 /// <summary>The plain-JSON queue's message: only a handle, the consumer reads the body itself with the ledger's parser.</summary>
 public sealed class RawRevenueEvent;
 
-internal sealed class RawRevenueEventConsumer(LedgerStores stores, SubmissionQueue queue) : IConsumer<RawRevenueEvent>
+internal sealed class RawRevenueEventConsumer(SubmissionQueue queue) : IConsumer<RawRevenueEvent>
 {
     public async Task Consume(ConsumeContext<RawRevenueEvent> context)
     {
         var json = Encoding.UTF8.GetString(context.ReceiveContext.Body.GetBytes());
-        var parsed = IngestionBusEndpoints.Parse(stores, context, json);
+        var parsed = IngestionBusEndpoints.Parse(context, json);
         var result = parsed.Error is null
             ? await queue.SubmitAsync(parsed, context.CancellationToken)
             : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);

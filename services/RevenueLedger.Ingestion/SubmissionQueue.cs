@@ -53,7 +53,8 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
             _queue.Writer.TryComplete();
-            while (_queue.Reader.TryRead(out var left)) left.Done.TrySetCanceled(stoppingToken);
+            // Transient for whoever waits: an HTTP client gets 503, a bus message is not acknowledged and comes back.
+            while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(new TimeoutException("the service is stopping; nothing was stored, retry"));
         }
     }
 }

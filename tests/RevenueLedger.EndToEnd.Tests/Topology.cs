@@ -256,12 +256,19 @@ public sealed class Topology : IAsyncDisposable
         await _bus.StartAsync(new CancellationTokenSource(TimeSpan.FromSeconds(30)).Token);
     }
 
-    /// <summary>The projector that holds the lease, and the one standing by.</summary>
-    public (ServiceProcess Active, ServiceProcess Standby) ProjectorRoles()
+    /// <summary>The projector that holds the lease, and the one standing by (waiting for the lease to be taken).</summary>
+    public async Task<(ServiceProcess Active, ServiceProcess Standby)> ProjectorRolesAsync()
     {
-        var active = Projectors.Where(p => !p.HasExited && p.Output.Contains("projector: active", StringComparison.Ordinal)).ToList();
-        Assert.True(active.Count == 1, $"exactly one projector must be active: {string.Join("\n---\n", Projectors.Select(p => p.Output))}");
-        return (active[0], Projectors.Single(p => p != active[0] && !p.HasExited));
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var active = Projectors.Where(p => !p.HasExited && p.Output.Contains("projector: active", StringComparison.Ordinal)).ToList();
+            if (active.Count == 1 && Projectors.Any(p => p != active[0] && p.Output.Contains("projector: standby", StringComparison.Ordinal)))
+                return (active[0], Projectors.Single(p => p != active[0] && !p.HasExited));
+            Assert.True(active.Count <= 1 && clock.Elapsed < TimeSpan.FromSeconds(30),
+                $"exactly one projector must be active, the other standing by: {string.Join("\n---\n", Projectors.Select(p => p.Output))}");
+            await Task.Delay(100);
+        }
     }
 
     /// <summary>An AMQP channel on this instance's virtual host, for what non-MassTransit clients do.</summary>
@@ -272,11 +279,22 @@ public sealed class Topology : IAsyncDisposable
     }
 
     /// <summary>Every span the processes exported so far.</summary>
-    public List<JsonElement> Spans() => Directory.GetFiles(Dir, "*.spans.jsonl")
-        .SelectMany(f => File.ReadAllLines(f))
-        .Where(l => l.Length > 0)
-        .Select(l => JsonDocument.Parse(l).RootElement.Clone())
-        .ToList();
+    public List<JsonElement> Spans()
+    {
+        var spans = new List<JsonElement>();
+        foreach (var line in Directory.GetFiles(Dir, "*.spans.jsonl").SelectMany(File.ReadAllLines))
+        {
+            try
+            {
+                spans.Add(JsonDocument.Parse(line).RootElement.Clone());
+            }
+            catch (JsonException)
+            {
+                // the last line of a file still being written; read again on the next look
+            }
+        }
+        return spans;
+    }
 
     public static int FreePort()
     {
