@@ -41,7 +41,7 @@ public sealed class ProjectorService(
                 var woken = signals.WaitAsync(settings.ProjectorPoll, ct);
                 long position = await projector.CatchUpAsync(StepCommittedAsync, ct);
                 watcher.Publish(projector.Generation, position);
-                LedgerTelemetry.ProjectionLag(Math.Max(0, (await stores.Log.GetHeadAsync(ct)).Position - position), 0);
+                LedgerTelemetry.ProjectionLag(Math.Max(0, (await stores.Log.GetHeadAsync(ct)).Position - position));
                 backoff = TimeSpan.FromSeconds(1);
                 await woken;
             }
@@ -62,7 +62,7 @@ public sealed class ProjectorService(
         double lagSeconds = 0;
         await foreach (var last in stores.Log.ReadAllAsync(to, to))
             lagSeconds = Math.Max(0, (DateTimeOffset.UtcNow - last.RecordedAtUtc).TotalSeconds);
-        LedgerTelemetry.ProjectionLag(0, lagSeconds);
+        LedgerTelemetry.ProjectionLagTime(lagSeconds);
         if (!LedgerTelemetry.Source.HasListeners()) return;
         // The step is one fold; each traced submission in it gets a span in its own trace, so a trace shows when
         // its event reached the read models.

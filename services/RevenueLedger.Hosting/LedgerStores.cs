@@ -30,16 +30,18 @@ public sealed class LedgerStores : IAsyncDisposable
     /// </summary>
     public void OnFailure(Exception exception)
     {
-        bool connectionLost = exception switch
-        {
-            Npgsql.PostgresException pg => pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
-            Npgsql.NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or System.Net.Sockets.SocketException,
-            _ => false,
-        };
-        if (!connectionLost) return;
+        if (!IsConnectionLoss(exception)) return;
         (Log as IConnectionPoolOwner)?.ClearPool();
         (ReadModels as IConnectionPoolOwner)?.ClearPool();
     }
+
+    /// <summary>The database went away (restart, shutdown, network) rather than refusing this statement.</summary>
+    public static bool IsConnectionLoss(Exception exception) => exception switch
+    {
+        Npgsql.PostgresException pg => pg.SqlState.StartsWith("57P", StringComparison.Ordinal) || pg.SqlState.StartsWith("08", StringComparison.Ordinal),
+        Npgsql.NpgsqlException npgsql => npgsql.IsTransient || npgsql.InnerException is IOException or System.Net.Sockets.SocketException,
+        _ => false,
+    };
 
     public static async Task<LedgerStores> OpenAsync(StoreUri uri, CancellationToken ct = default)
     {

@@ -84,7 +84,7 @@ public static class MessagingExtensions
     /// </summary>
     public static void UseStoreRetry(this IReceiveEndpointConfigurator endpoint) => endpoint.UseMessageRetry(r =>
     {
-        r.Handle<Npgsql.NpgsqlException>(e => e.IsTransient || e.InnerException is IOException or System.Net.Sockets.SocketException);
+        r.Handle<Npgsql.NpgsqlException>(LedgerStores.IsConnectionLoss);
         r.Handle<Microsoft.Data.Sqlite.SqliteException>(e => e.SqliteErrorCode is 5 or 6); // SQLITE_BUSY, SQLITE_LOCKED
         r.Handle<TimeoutException>();
         r.Handle<IOException>();

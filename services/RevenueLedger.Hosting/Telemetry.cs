@@ -44,11 +44,10 @@ public static class LedgerTelemetry
         Meter.CreateObservableGauge("ledger.relay.lag", () => Volatile.Read(ref _relayLagPositions), "{position}", "Log head minus the relay's cursor");
     }
 
-    public static void ProjectionLag(long positions, double seconds)
-    {
-        Volatile.Write(ref _projectionLagPositions, positions);
-        Volatile.Write(ref _projectionLagSeconds, seconds);
-    }
+    public static void ProjectionLag(long positions) => Volatile.Write(ref _projectionLagPositions, positions);
+
+    /// <summary>From the recording of a step's last event to the step's commit: how stale the read models were.</summary>
+    public static void ProjectionLagTime(double seconds) => Volatile.Write(ref _projectionLagSeconds, seconds);
 
     public static void RelayLag(long positions) => Volatile.Write(ref _relayLagPositions, positions);
 
@@ -65,7 +64,8 @@ public static class LedgerTelemetry
     /// Registers the OpenTelemetry SDK's providers (OpenTelemetry.Extensions.Hosting cannot be obtained here), only
     /// when something is to be exported: the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_TRACES_EXPORTER</c> /
     /// <c>OTEL_METRICS_EXPORTER</c> = <c>otlp</c>, which use the exporter's defaults) and <c>OTEL_SERVICE_NAME</c>;
-    /// <c>LEDGER_TRACE_FILE</c> also writes every span as a JSON line (for tests and for a look without a collector).
+    /// <c>LEDGER_TRACE_FILE</c> / <c>LEDGER_METRICS_FILE</c> also write every span, and every metric each second, as JSON
+    /// lines (for tests and for a look without a collector).
     /// </summary>
     public static IServiceCollection AddLedgerTelemetry(this IServiceCollection services, IConfiguration config, string serviceName)
     {
@@ -76,17 +76,31 @@ public static class LedgerTelemetry
         if (string.Equals(config["OTEL_TRACES_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpTraces = false;
         if (string.Equals(config["OTEL_METRICS_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpMetrics = false;
         string? file = config["LEDGER_TRACE_FILE"] is { Length: > 0 } f ? f : null;
-        if (!otlpTraces && !otlpMetrics && file is null) return services;
+        string? metricsFile = config["LEDGER_METRICS_FILE"] is { Length: > 0 } mf ? mf : null;
+        if (!otlpTraces && !otlpMetrics && file is null && metricsFile is null) return services;
 
         // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the component's default name.
         var name = config["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : serviceName;
         var resource = ResourceBuilder.CreateDefault().AddService(name, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}");
         services.AddSingleton(_ =>
         {
-            var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
-            if (otlpTraces) tracing.AddOtlpExporter();
-            if (file is not null) tracing.AddProcessor(new SimpleActivityExportProcessor(new JsonLinesSpanExporter(file, name)));
-            return new TelemetryProviders(tracing.Build(), otlpMetrics ? Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(Meters).AddOtlpExporter().Build() : null);
+            TracerProvider? tracerProvider = null;
+            if (otlpTraces || file is not null)
+            {
+                var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
+                if (otlpTraces) tracing.AddOtlpExporter();
+                if (file is not null) tracing.AddProcessor(new SimpleActivityExportProcessor(new JsonLinesSpanExporter(file, name)));
+                tracerProvider = tracing.Build();
+            }
+            MeterProvider? meterProvider = null;
+            if (otlpMetrics || metricsFile is not null)
+            {
+                var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(Meters);
+                if (otlpMetrics) metrics.AddOtlpExporter();
+                if (metricsFile is not null) metrics.AddReader(new PeriodicExportingMetricReader(new JsonLinesMetricExporter(metricsFile, name), 1_000));
+                meterProvider = metrics.Build();
+            }
+            return new TelemetryProviders(tracerProvider, meterProvider);
         });
         // First among the hosted services, so the listeners exist before anything else starts.
         services.Insert(0, ServiceDescriptor.Singleton<IHostedService, TelemetryStarter>());
@@ -142,6 +156,40 @@ internal sealed class JsonLinesSpanExporter(string path, string service) : BaseE
         try
         {
             lock (_lock) File.AppendAllLines(path, lines);
+            return ExportResult.Success;
+        }
+        catch (IOException)
+        {
+            return ExportResult.Failure;
+        }
+    }
+}
+
+/// <summary>Every metric point as one JSON line: name, unit, service, the value (a histogram's count and sum).</summary>
+internal sealed class JsonLinesMetricExporter(string path, string service) : BaseExporter<Metric>
+{
+    public override ExportResult Export(in Batch<Metric> batch)
+    {
+        var lines = new List<string>();
+        foreach (var metric in batch)
+            foreach (ref readonly var point in metric.GetMetricPoints())
+            {
+                (double Value, double? Sum) reading = metric.MetricType switch
+                {
+                    MetricType.LongSum or MetricType.LongSumNonMonotonic => (point.GetSumLong(), null),
+                    MetricType.DoubleSum or MetricType.DoubleSumNonMonotonic => (point.GetSumDouble(), null),
+                    MetricType.LongGauge => (point.GetGaugeLastValueLong(), null),
+                    MetricType.DoubleGauge => (point.GetGaugeLastValueDouble(), null),
+                    MetricType.Histogram => (point.GetHistogramCount(), point.GetHistogramSum()),
+                    _ => (double.NaN, null),
+                };
+                var (value, sum) = reading;
+                if (double.IsNaN(value)) continue;
+                lines.Add(JsonSerializer.Serialize(new { name = metric.Name, unit = metric.Unit, service, type = metric.MetricType.ToString(), value, sum, time = point.EndTime }));
+            }
+        try
+        {
+            File.AppendAllLines(path, lines);
             return ExportResult.Success;
         }
         catch (IOException)

@@ -25,6 +25,19 @@ public sealed class DistributedTests(ITestOutputHelper output)
     public async Task The_worked_example_half_over_http_half_over_rabbitmq_gives_the_expected_reports_and_one_trace()
     {
         await using var t = await Topology.StartAsync();
+        try
+        {
+            await ScenarioRunAsync(t);
+        }
+        catch
+        {
+            output.WriteLine(t.Diagnostics());
+            throw;
+        }
+    }
+
+    private async Task ScenarioRunAsync(Topology t)
+    {
         var lines = File.ReadAllLines(Shared.File("worked-example.jsonl"));
         var client = t.Bus.CreateRequestClient<RecordRevenueEvent>(new Uri($"queue:{Hosting.Queues.Commands}"), RequestTimeout.After(s: 30));
         var outcomes = new List<string>();
@@ -86,12 +99,40 @@ public sealed class DistributedTests(ITestOutputHelper output)
         }
         Assert.True(!needed.Except(Seen()).Any(), $"trace {traceId} lacks {string.Join(", ", needed.Except(Seen()))}; has {string.Join(", ", Seen())}");
         output.WriteLine($"trace {traceId}: {string.Join(", ", Seen())}");
+
+        // The metrics, as exported each second: appends counted and timed, lags reported, gateway latency measured.
+        Dictionary<string, double> metrics = [];
+        bool Has(string key) => metrics.Keys.Any(k => k.Replace("-1/", "/", StringComparison.Ordinal).Replace("-2/", "/", StringComparison.Ordinal) == key);
+        string[] expectedMetrics = ["ledger-ingestion/ledger.events.appended", "ledger-ingestion/ledger.append.duration", "ledger-ingestion/ledger.relay.lag",
+            "ledger-projector/ledger.projection.lag", "ledger-projector/ledger.projection.lag.time", "ledger-gateway/http.server.request.duration"];
+        // Both ingestion instances take bus messages; together they count every accepted event (exported each second).
+        double Total(string metric) => metrics.Where(m => m.Key.StartsWith("ledger-ingestion", StringComparison.Ordinal) && m.Key.EndsWith("/" + metric, StringComparison.Ordinal)).Sum(m => m.Value);
+        int acceptedEvents = outcomes.Count(o => o == "accepted") + latencies.Count;
+        bool Complete() => expectedMetrics.All(Has) && Total("ledger.events.appended") >= acceptedEvents && Total("ledger.relay.lag") == 0;
+        for (deadline.Restart(); !Complete() && deadline.Elapsed < TimeSpan.FromSeconds(15); await Task.Delay(500)) metrics = t.Metrics();
+        Assert.True(expectedMetrics.All(Has), $"metrics missing: {string.Join(", ", expectedMetrics.Where(m => !Has(m)))}; have {string.Join(", ", metrics.Keys)}");
+        Assert.Equal(acceptedEvents, Total("ledger.events.appended"));
+        Assert.Equal(0, Total("ledger.relay.lag"));
+        output.WriteLine("metrics: " + string.Join(", ", metrics.Where(m => m.Key.Contains("ledger.", StringComparison.Ordinal)).Select(m => $"{m.Key}={m.Value}")));
     }
 
     [Fact]
     public async Task Fifty_thousand_events_through_a_killed_projector_a_broker_outage_and_a_database_restart_lose_nothing()
     {
         await using var t = await Topology.StartAsync();
+        try
+        {
+            await FaultRunAsync(t);
+        }
+        catch
+        {
+            output.WriteLine(t.Diagnostics());
+            throw;
+        }
+    }
+
+    private async Task FaultRunAsync(Topology t)
+    {
         var events = BookGenerator.Generate(new BookOptions(Accounts: 4000, Owners: 12, Start: new DateOnly(2022, 1, 1), Months: 36, Seed: 23, Intensity: 5.2))
             .Select(WireFormat.ToWireJson).ToList();
         Assert.True(events.Count >= 50_000, $"the book has {events.Count} events");
@@ -124,6 +165,10 @@ public sealed class DistributedTests(ITestOutputHelper output)
 
         // 1. HTTP batches, bus batches and plain JSON messages; the active projector is killed mid-way.
         var (active, standby) = await t.ProjectorRolesAsync();
+        // Two ingestion instances: both take submissions, exactly one relays.
+        await t.Ingestion.WaitForOutputAsync("relay:", TimeSpan.FromSeconds(30));
+        await t.Ingestion2.WaitForOutputAsync("relay:", TimeSpan.FromSeconds(30));
+        Assert.Equal(1, new[] { t.Ingestion, t.Ingestion2 }.Count(i => i.Output.Contains("relay: active", StringComparison.Ordinal)));
         await sender.SubmitAsync(events[..(third / 2)], useBus: true);
         await active.KillAsync();
         var takeover = Stopwatch.StartNew();
@@ -147,9 +192,9 @@ public sealed class DistributedTests(ITestOutputHelper output)
         {
             await Servers.StartRabbitMqAsync();
         }
-        // This test's own AMQP channel recovers by itself (the client's automatic recovery), as the services' do.
-        for (var recovery = Stopwatch.StartNew(); !channel.IsOpen; await Task.Delay(200))
-            Assert.True(recovery.Elapsed < TimeSpan.FromSeconds(60), "the test's AMQP channel did not recover");
+        // This test's own AMQP channel and bus recover by themselves (automatic recovery), as the services' do.
+        for (var recovery = Stopwatch.StartNew(); !channel.IsOpen || t.BusHealth() != BusHealthStatus.Healthy; await Task.Delay(200))
+            Assert.True(recovery.Elapsed < TimeSpan.FromSeconds(60), "the test's AMQP channel or bus did not recover");
         output.WriteLine($"broker away {outage.Elapsed.TotalSeconds:F0} s; HTTP accepted throughout");
 
         // 3. PostgreSQL restarts under load; clients retry what was refused with 503, the services recover alone.
@@ -280,9 +325,9 @@ public sealed class DistributedTests(ITestOutputHelper output)
         private const int Batch = 500;
         private readonly IRequestClient<RecordRevenueEvents> _client =
             t.Bus.CreateRequestClient<RecordRevenueEvents>(new Uri($"queue:{Hosting.Queues.Commands}"), RequestTimeout.After(s: 120));
-        private int _http, _bus, _raw, _retried;
+        private int _http, _bus, _raw, _retried, _posts, _resent;
 
-        public string Summary => $"{_http} HTTP batches, {_bus} bus batches, {_raw} plain-JSON messages, {_retried} HTTP retries after 503";
+        public string Summary => $"{_http} HTTP batches, {_bus} bus batches ({_resent} asked again after no answer), {_raw} plain-JSON messages, {_retried} HTTP retries after 503";
 
         public async Task SubmitAsync(List<string> events, bool useBus, bool retryUnavailable = false)
         {
@@ -298,11 +343,13 @@ public sealed class DistributedTests(ITestOutputHelper output)
         /// <summary>A POST; while the database restarts (503, or the connection refused) it is retried when allowed.</summary>
         private async Task<(HttpStatusCode Status, JsonElement Body)> PostAsync(string path, string json, bool retryUnavailable)
         {
+            // Two ingestion instances take turns, as behind a load balancer.
+            var writer = ++_posts % 2 == 0 ? t.Writer : t.Writer2;
             while (true)
             {
                 try
                 {
-                    var r = await t.Writer.PostAsync(path, json);
+                    var r = await writer.PostAsync(path, json);
                     if (r.Status != HttpStatusCode.ServiceUnavailable || !retryUnavailable) return (r.Status, r.Body);
                 }
                 catch (HttpRequestException) when (retryUnavailable)
@@ -338,18 +385,30 @@ public sealed class DistributedTests(ITestOutputHelper output)
         private async Task BusAsync(List<string> chunk, bool retryUnavailable)
         {
             _bus++;
+            long before = (await ReadAsync(t.LogReader, "/v1/log?limit=1")).GetProperty("head").GetInt64();
             var message = new RecordRevenueEvents(chunk.Select(e => JsonDocument.Parse(e).RootElement.Clone()).ToList());
-            // A store outage is retried by the service itself (the message waits on the broker), so an answer comes.
-            var answer = await _client.GetResponse<RevenueEventsAccepted, RevenueEventRefused>(message);
-            if (answer.Is(out Response<RevenueEventsAccepted>? ok))
+            // A store outage is retried by the service itself (the message waits on the broker), so an answer comes;
+            // an answer lost with a broker restart is asked for again (the events carry ids: a repeat is a duplicate).
+            Response<RevenueEventsAccepted, RevenueEventRefused>? answer = null;
+            for (int attempt = 1; answer is null; attempt++)
             {
-                // One atomic append: the new events hold the positions first..last.
-                if (ok!.Message.FirstPosition is { } first)
-                    foreach (var (id, position) in await ReadLogAsync(t, first))
-                        if (position <= ok.Message.LastPosition) Record(id, position);
+                try
+                {
+                    answer = await _client.GetResponse<RevenueEventsAccepted, RevenueEventRefused>(message, timeout: RequestTimeout.After(s: 60));
+                }
+                catch (RequestTimeoutException) when (attempt < 3)
+                {
+                    _resent++;
+                }
+            }
+            if (answer.Value.Is(out Response<RevenueEventsAccepted>? _))
+            {
+                var ids = chunk.Select(IdOf).ToHashSet();
+                foreach (var (id, position) in await ReadLogAsync(t, before + 1))
+                    if (ids.Contains(id)) Record(id, position);
                 return;
             }
-            Assert.True(answer.Is(out Response<RevenueEventRefused>? refused) && refused!.Message.Index is not null, "a refused batch names its item");
+            Assert.True(answer.Value.Is(out Response<RevenueEventRefused>? refused) && refused!.Message.Index is not null, "a refused batch names its item");
             await HttpAsync(chunk, retryUnavailable);
         }
 

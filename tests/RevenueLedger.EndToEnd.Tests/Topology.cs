@@ -157,6 +157,11 @@ public sealed class Topology : IAsyncDisposable
 
     public HttpClient Writer { get; private set; } = null!;
 
+    /// <summary>A second ingestion instance (scale-out): the same log, the relay's lease contested.</summary>
+    public ServiceProcess Ingestion2 { get; private set; } = null!;
+
+    public HttpClient Writer2 { get; private set; } = null!;
+
     public HttpClient Reader { get; private set; } = null!;
 
     public HttpClient Auditor { get; private set; } = null!;
@@ -166,6 +171,12 @@ public sealed class Topology : IAsyncDisposable
 
     /// <summary>This test's own MassTransit bus, for sending commands as another .NET system would.</summary>
     public IBus Bus => _bus!;
+
+    public BusHealthStatus BusHealth() => _bus!.CheckHealth().Status;
+
+    /// <summary>The last lines of every process's output, for the message of a failed test.</summary>
+    public string Diagnostics() => string.Join("\n", _processes.Select(p =>
+        $"--- {p.Name}{(p.HasExited ? " (exited)" : "")}\n" + string.Join("\n", p.Output.Split('\n').TakeLast(40))));
 
     public static async Task<Topology> StartAsync()
     {
@@ -203,17 +214,21 @@ public sealed class Topology : IAsyncDisposable
         ["LEDGER_RABBITMQ"] = Broker.ToString(),
         ["LEDGER_API_KEYS"] = Keys,
         ["LEDGER_TRACE_FILE"] = Path.Combine(Dir, name + ".spans.jsonl"),
+        ["LEDGER_METRICS_FILE"] = Path.Combine(Dir, name + ".metrics.jsonl"),
         ["OTEL_SERVICE_NAME"] = "ledger-" + name,
     };
 
     private void StartServices()
     {
         int ingestionPort = FreePort(), gatewayPort = FreePort();
+        int ingestion2Port = FreePort();
         Ingestion = Start("ingestion", "RevenueLedger.Ingestion.dll", ["--urls", $"http://127.0.0.1:{ingestionPort}"]);
+        Ingestion2 = Start("ingestion-2", "RevenueLedger.Ingestion.dll", ["--urls", $"http://127.0.0.1:{ingestion2Port}"]);
         Gateway = Start("gateway", "RevenueLedger.Gateway.dll", ["--urls", $"http://127.0.0.1:{gatewayPort}"]);
         for (int i = 1; i <= 2; i++)
             Projectors.Add(Start($"projector-{i}", "RevenueLedger.Projector.dll", ["--store", "postgres:" + ConnectionString]));
         Writer = Client(ingestionPort, WriterKey);
+        Writer2 = Client(ingestion2Port, WriterKey);
         Reader = Client(gatewayPort, ReaderKey);
         Auditor = Client(gatewayPort, AuditorKey);
         LogReader = Client(ingestionPort, AuditorKey);
@@ -236,7 +251,7 @@ public sealed class Topology : IAsyncDisposable
     private async Task WaitReadyAsync()
     {
         var clock = Stopwatch.StartNew();
-        foreach (var (client, process) in new[] { (Writer, Ingestion), (Reader, Gateway) })
+        foreach (var (client, process) in new[] { (Writer, Ingestion), (Writer2, Ingestion2), (Reader, Gateway) })
             while (true)
             {
                 Assert.False(process.HasExited, $"{process.Name} exited: {process.Output}");
@@ -296,6 +311,25 @@ public sealed class Topology : IAsyncDisposable
         return spans;
     }
 
+    /// <summary>The latest value of every metric each process exported: "service/metric" → value.</summary>
+    public Dictionary<string, double> Metrics()
+    {
+        var latest = new Dictionary<string, double>();
+        foreach (var line in Directory.GetFiles(Dir, "*.metrics.jsonl").SelectMany(File.ReadAllLines))
+        {
+            try
+            {
+                var m = JsonDocument.Parse(line).RootElement;
+                latest[$"{m.GetProperty("service").GetString()}/{m.GetProperty("name").GetString()}"] = m.GetProperty("value").GetDouble();
+            }
+            catch (JsonException)
+            {
+                // a line still being written
+            }
+        }
+        return latest;
+    }
+
     public static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);
@@ -307,7 +341,7 @@ public sealed class Topology : IAsyncDisposable
     {
         if (_bus is not null) await _bus.StopAsync(new CancellationTokenSource(TimeSpan.FromSeconds(10)).Token);
         foreach (var p in _processes) await p.DisposeAsync();
-        foreach (var c in new[] { Writer, Reader, Auditor, LogReader }) c?.Dispose();
+        foreach (var c in new[] { Writer, Writer2, Reader, Auditor, LogReader }) c?.Dispose();
         try
         {
             NpgsqlConnection.ClearAllPools();
