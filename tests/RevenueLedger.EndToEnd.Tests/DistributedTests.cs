@@ -22,19 +22,7 @@ namespace RevenueLedger.EndToEnd.Tests;
 public sealed class DistributedTests(ITestOutputHelper output)
 {
     [Fact]
-    public async Task The_worked_example_half_over_http_half_over_rabbitmq_gives_the_expected_reports_and_one_trace()
-    {
-        await using var t = await Topology.StartAsync();
-        try
-        {
-            await ScenarioRunAsync(t);
-        }
-        catch
-        {
-            output.WriteLine(t.Diagnostics());
-            throw;
-        }
-    }
+    public Task The_worked_example_half_over_http_half_over_rabbitmq_gives_the_expected_reports_and_one_trace() => OnTopologyAsync(ScenarioRunAsync);
 
     private async Task ScenarioRunAsync(Topology t)
     {
@@ -117,19 +105,7 @@ public sealed class DistributedTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public async Task Fifty_thousand_events_through_a_killed_projector_a_broker_outage_and_a_database_restart_lose_nothing()
-    {
-        await using var t = await Topology.StartAsync();
-        try
-        {
-            await FaultRunAsync(t);
-        }
-        catch
-        {
-            output.WriteLine(t.Diagnostics());
-            throw;
-        }
-    }
+    public Task Fifty_thousand_events_through_a_killed_projector_a_broker_outage_and_a_database_restart_lose_nothing() => OnTopologyAsync(FaultRunAsync);
 
     private async Task FaultRunAsync(Topology t)
     {
@@ -278,6 +254,21 @@ public sealed class DistributedTests(ITestOutputHelper output)
         while (clock.Elapsed < TimeSpan.FromSeconds(30) && (poisoned = await ErrorCountAsync()) == 0) await Task.Delay(200);
         Assert.Equal(1u, poisoned);
         Assert.Equal(head, (await ReadAsync(t.LogReader, "/v1/log?limit=1")).GetProperty("head").GetInt64());
+    }
+
+    /// <summary>Runs a test on a fresh topology; when it fails, the processes' last output goes with the failure.</summary>
+    private async Task OnTopologyAsync(Func<Topology, Task> test)
+    {
+        await using var t = await Topology.StartAsync();
+        try
+        {
+            await test(t);
+        }
+        catch
+        {
+            output.WriteLine(t.Diagnostics());
+            throw;
+        }
     }
 
     /// <summary>

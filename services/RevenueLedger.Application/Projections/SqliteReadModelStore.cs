@@ -71,12 +71,16 @@ public sealed class SqliteReadModelStore : IReadModelStore
         return Convert.ToInt32(await cmd.ExecuteScalarAsync(ct), CultureInfo.InvariantCulture);
     }
 
-    public async Task<long> CursorAsync(string name, CancellationToken ct = default)
+    public Task<long> CursorAsync(string name, CancellationToken ct = default) =>
+        PositionAsync("SELECT position FROM log_cursor WHERE name = $key", name, ct);
+
+    /// <summary>A stored position (a checkpoint or a cursor) under its key; 0 when there is none yet.</summary>
+    private async Task<long> PositionAsync(string sql, object key, CancellationToken ct)
     {
         await using var c = await OpenAsync(ct);
         using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT position FROM log_cursor WHERE name = $n";
-        cmd.Parameters.AddWithValue("$n", name);
+        cmd.CommandText = sql;
+        cmd.Parameters.AddWithValue("$key", key);
         return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
     }
 
@@ -94,14 +98,8 @@ public sealed class SqliteReadModelStore : IReadModelStore
         return await cmd.ExecuteNonQueryAsync(ct) == 1;
     }
 
-    public async Task<long> CheckpointAsync(int generation, CancellationToken ct = default)
-    {
-        await using var c = await OpenAsync(ct);
-        using var cmd = c.CreateCommand();
-        cmd.CommandText = "SELECT position FROM rm_checkpoint WHERE generation = $g";
-        cmd.Parameters.AddWithValue("$g", generation);
-        return await cmd.ExecuteScalarAsync(ct) is long p ? p : 0;
-    }
+    public Task<long> CheckpointAsync(int generation, CancellationToken ct = default) =>
+        PositionAsync("SELECT position FROM rm_checkpoint WHERE generation = $key", generation, ct);
 
     public async Task<bool> CommitAsync(int generation, long expectedCheckpoint, ProjectionChanges changes, CancellationToken ct = default)
     {
