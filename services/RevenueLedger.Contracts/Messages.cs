@@ -15,8 +15,14 @@ public sealed record RecordRevenueEvents(IReadOnlyList<JsonElement> Events);
 /// <summary>A submission was stored (or was already stored: <paramref name="Duplicate"/>) at <paramref name="Position"/>.</summary>
 public sealed record RevenueEventAccepted(string EventId, long Position, bool Duplicate);
 
-/// <summary>An atomic batch was stored; positions of the newly accepted events (null when every item was a duplicate).</summary>
-public sealed record RevenueEventsAccepted(long? FirstPosition, long? LastPosition, int Accepted, int Duplicates);
+/// <summary>
+/// An atomic batch was stored: positions of the newly accepted events (null when every item was a duplicate), and
+/// each item's outcome (<c>accepted</c> or <c>duplicate</c>) with its stored position, as the HTTP batch answers.
+/// </summary>
+public sealed record RevenueEventsAccepted(long? FirstPosition, long? LastPosition, int Accepted, int Duplicates, IReadOnlyList<RevenueEventOutcome>? Items = null);
+
+/// <summary>One item of an accepted batch.</summary>
+public sealed record RevenueEventOutcome(int Index, string EventId, string Outcome, long Position);
 
 /// <summary>
 /// A submission was refused and nothing was stored. <paramref name="Outcome"/> is <c>invalid</c>, <c>conflict</c> or

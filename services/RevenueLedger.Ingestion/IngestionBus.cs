@@ -104,7 +104,8 @@ internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSig
         if (accepted.Count > 0) signals.Appended(accepted.Max());
         if (context.ResponseAddress is not null)
             await context.RespondAsync(new RevenueEventsAccepted(
-                accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null, accepted.Count, result.Items.Count - accepted.Count));
+                accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null, accepted.Count, result.Items.Count - accepted.Count,
+                result.Items.Select((r, i) => new RevenueEventOutcome(i, r.EventId!, r.Outcome.ToString().ToLowerInvariant(), r.Position!.Value)).ToList()));
     }
 }
 
