@@ -176,15 +176,41 @@ public sealed class DistributedTests(ITestOutputHelper output)
         Assert.True(submitting >= TimeSpan.FromSeconds(30), "the broker was away for the whole 30 s of submissions");
         output.WriteLine($"broker away {outage.Elapsed.TotalSeconds:F0} s (HTTP submissions for {submitting.TotalSeconds:F0} s of it, every one answered; then the broker's own restart and recovery)");
 
-        // 3. PostgreSQL restarts under load; clients retry what was refused with 503, the services recover alone.
+        // 3. PostgreSQL down for 5 s: HTTP answers 503 with Retry-After and stores nothing; the same batch sent over the
+        //    bus is retried by the service with backoff while the database is away, and stored once it is back.
+        var downBatch = events[(2 * third)..(2 * third + 500)];
+        Task<Response<RevenueEventsAccepted, RevenueEventRefused>> busWhileDown;
+        await Servers.PostgresAsync("stop");
+        try
+        {
+            var unavailable = await t.Writer.PostAsync("/v1/events/batch", Http.Batch([.. downBatch]));
+            Assert.True(unavailable.Status == HttpStatusCode.ServiceUnavailable, $"{unavailable.Status} {unavailable.Body}");
+            Assert.NotNull(unavailable.Response.Headers.RetryAfter);
+            var client = t.Bus.CreateRequestClient<RecordRevenueEvents>(new Uri($"queue:{Hosting.Queues.Commands}"), RequestTimeout.After(s: 120));
+            busWhileDown = client.GetResponse<RevenueEventsAccepted, RevenueEventRefused>(
+                new RecordRevenueEvents(downBatch.Select(e => JsonDocument.Parse(e).RootElement.Clone()).ToList()));
+            await Task.Delay(TimeSpan.FromSeconds(5));
+            Assert.False(busWhileDown.IsCompleted, "no answer while the database is down");
+        }
+        finally
+        {
+            await Servers.PostgresAsync("start");
+        }
+        var afterOutage = await busWhileDown;
+        Assert.True(afterOutage.Is(out Response<RevenueEventsAccepted>? storedLater), "the batch was stored once the database was back");
+        foreach (var item in storedLater!.Message.Items!) accepted[item.EventId] = item.Position;
+        Assert.Equal(downBatch.Count, storedLater.Message.Accepted);
+        output.WriteLine("database stopped 5 s: HTTP answered 503 + Retry-After; the bus batch was retried and stored after it came back");
+
+        // 4. PostgreSQL restarts under load; clients retry what was refused with 503, the services recover alone.
         var phase3 = Stopwatch.StartNew();
         var restart = Task.Run(async () =>
         {
             await Task.Delay(300);
-            await Servers.RestartPostgresAsync();
+            await Servers.PostgresAsync("restart");
             return phase3.Elapsed;
         });
-        await sender.SubmitAsync(events[(2 * third)..], useBus: true, retryUnavailable: true);
+        await sender.SubmitAsync(events[(2 * third + 500)..], useBus: true, retryUnavailable: true);
         var restarted = await restart;
         output.WriteLine($"database restarted {restarted.TotalSeconds:F1} s into a {phase3.Elapsed.TotalSeconds:F1} s stretch of submissions");
         Assert.True(restarted < phase3.Elapsed, "the restart happened while events were being submitted");

@@ -46,10 +46,11 @@ public static class Servers
         await RunAsync("rabbitmqctl", "-q", "await_startup", "--timeout", "60");
     }
 
-    public static Task RestartPostgresAsync()
+    /// <summary>pg_ctlcluster on the end-to-end cluster: "stop", "start", "restart" (fast shutdown: sessions are cut).</summary>
+    public static Task PostgresAsync(string action)
     {
         var parts = PostgresCluster.Split(' ', 2);
-        return RunAsync("pg_ctlcluster", parts[0], parts[1], "restart", "-m", "fast");
+        return action == "start" ? RunAsync("pg_ctlcluster", parts[0], parts[1], action) : RunAsync("pg_ctlcluster", parts[0], parts[1], action, "-m", "fast");
     }
 }
 
