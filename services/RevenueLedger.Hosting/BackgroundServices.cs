@@ -41,7 +41,8 @@ public sealed class ProjectorService(
                 var woken = signals.WaitAsync(settings.ProjectorPoll, ct);
                 long position = await projector.CatchUpAsync(StepCommittedAsync, ct);
                 watcher.Publish(projector.Generation, position);
-                LedgerTelemetry.ProjectionLag(Math.Max(0, (await stores.Log.GetHeadAsync(ct)).Position - position));
+                if (LedgerTelemetry.ProjectionLagObserved)
+                    LedgerTelemetry.ProjectionLag(Math.Max(0, (await stores.Log.GetHeadAsync(ct)).Position - position));
                 backoff = TimeSpan.FromSeconds(1);
                 await woken;
             }
@@ -59,10 +60,9 @@ public sealed class ProjectorService(
     {
         watcher.Publish(generation, to);
         announcer.Announce(new ReadModelAdvanced(generation, to));
-        double lagSeconds = 0;
-        await foreach (var last in stores.Log.ReadAllAsync(to, to))
-            lagSeconds = Math.Max(0, (DateTimeOffset.UtcNow - last.RecordedAtUtc).TotalSeconds);
-        LedgerTelemetry.ProjectionLagTime(lagSeconds);
+        if (LedgerTelemetry.ProjectionLagObserved)
+            await foreach (var last in stores.Log.ReadAllAsync(to, to))
+                LedgerTelemetry.ProjectionLagTime(Math.Max(0, (DateTimeOffset.UtcNow - last.RecordedAtUtc).TotalSeconds));
         if (!LedgerTelemetry.Source.HasListeners()) return;
         // The step is one fold; each traced submission in it gets a span in its own trace, so a trace shows when
         // its event reached the read models.
@@ -141,18 +141,21 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
     private async Task RelayAsync(CancellationToken ct)
     {
         var backoff = TimeSpan.FromSeconds(1);
+        long? cursor = null; // kept here while this instance holds the lease; read again after a failure
         while (!ct.IsCancellationRequested)
         {
             try
             {
                 var woken = signals.WaitAsync(settings.ProjectorPoll, ct);
-                while (await RelayPageAsync(ct)) { }
+                cursor ??= await stores.ReadModels.CursorAsync(CursorName, ct);
+                while (await RelayPageAsync(cursor.Value, ct) is { } next) cursor = next;
                 backoff = TimeSpan.FromSeconds(1);
                 await woken;
             }
             catch (Exception ex) when (!ct.IsCancellationRequested)
             {
-                // The broker or the store is away: nothing past the cursor counts as published; resume from it.
+                // The broker or the store is away: nothing past the stored cursor counts as published; resume from it.
+                cursor = null;
                 logger.LogWarning("relay: {Error}; retrying in {Seconds} s", ex.Message, backoff.TotalSeconds);
                 stores.OnFailure(ex);
                 await Task.Delay(backoff, ct);
@@ -161,13 +164,12 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
         }
     }
 
-    /// <summary>Publishes the next page after the cursor; false when there was nothing to publish.</summary>
-    private async Task<bool> RelayPageAsync(CancellationToken ct)
+    /// <summary>Publishes the page after <paramref name="cursor"/>; returns the new cursor, or null when nothing was left.</summary>
+    private async Task<long?> RelayPageAsync(long cursor, CancellationToken ct)
     {
-        long cursor = await stores.ReadModels.CursorAsync(CursorName, ct);
         long head = (await stores.Log.GetHeadAsync(ct)).Position;
         LedgerTelemetry.RelayLag(head - cursor);
-        if (head <= cursor) return false;
+        if (head <= cursor) return null;
         long to = Math.Min(head, cursor + Page);
         var sends = new List<(long Position, Task Sent)>(Page);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct);
@@ -199,9 +201,12 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
             }
         }
         if (confirmed > cursor && !await stores.ReadModels.AdvanceCursorAsync(CursorName, cursor, confirmed, ct))
+        {
             logger.LogWarning("relay: the cursor moved under this instance (another relay ran); continuing from it");
+            return await stores.ReadModels.CursorAsync(CursorName, ct);
+        }
         LedgerTelemetry.RelayLag(head - confirmed);
         if (failure is not null) throw new IOException($"publishing position {confirmed + 1} failed: {failure.Message}", failure);
-        return true;
+        return confirmed;
     }
 }

@@ -37,12 +37,19 @@ public static class LedgerTelemetry
     private static double _projectionLagSeconds;
     private static long _relayLagPositions;
 
+    private static readonly ObservableGauge<long> ProjectionLagGauge =
+        Meter.CreateObservableGauge("ledger.projection.lag", () => Volatile.Read(ref _projectionLagPositions), "{position}", "Log head minus the projector's checkpoint");
+
+    private static readonly ObservableGauge<double> ProjectionLagTimeGauge =
+        Meter.CreateObservableGauge("ledger.projection.lag.time", () => Volatile.Read(ref _projectionLagSeconds), "s", "From an event's recording to its projection (last step)");
+
     static LedgerTelemetry()
     {
-        Meter.CreateObservableGauge("ledger.projection.lag", () => Volatile.Read(ref _projectionLagPositions), "{position}", "Log head minus the projector's checkpoint");
-        Meter.CreateObservableGauge("ledger.projection.lag.time", () => Volatile.Read(ref _projectionLagSeconds), "s", "From an event's recording to its projection (last step)");
         Meter.CreateObservableGauge("ledger.relay.lag", () => Volatile.Read(ref _relayLagPositions), "{position}", "Log head minus the relay's cursor");
     }
+
+    /// <summary>Whether anything collects the projection lags: measuring them costs a query per step, so only then.</summary>
+    public static bool ProjectionLagObserved => ProjectionLagGauge.Enabled || ProjectionLagTimeGauge.Enabled;
 
     public static void ProjectionLag(long positions) => Volatile.Write(ref _projectionLagPositions, positions);
 
