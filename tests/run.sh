@@ -43,7 +43,17 @@ fi
 
 if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then
   # No systemd here: the broker runs detached. A previous run may have left its application stopped.
-  rabbitmqctl -q status >/dev/null 2>&1 || rabbitmq-server -detached
+  # -detached returns before the node registers with epmd, and await_startup fails at once on a node it cannot
+  # reach, so wait for the node to answer first.
+  if ! rabbitmqctl -q ping >/dev/null 2>&1; then
+    rabbitmq-server -detached
+    for _ in $(seq 1 240); do rabbitmqctl -q ping >/dev/null 2>&1 && break; sleep 0.5; done
+    if ! rabbitmqctl -q ping >/dev/null 2>&1; then
+      echo "tests: RabbitMQ did not start; the end of its log:" >&2
+      tail -n 50 /var/log/rabbitmq/*.log >&2 || true
+      exit 1
+    fi
+  fi
   rabbitmqctl -q await_startup --timeout 120
   rabbitmqctl -q start_app 2>/dev/null || true
   rabbitmqctl -q await_startup --timeout 120
