@@ -22,6 +22,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     private readonly Func<string> _newEventId = newEventId ?? (() => "ev-" + Guid.CreateVersion7().ToString("N"));
     private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
     private long _cacheHead = -1; // the log position the cached account states reflect
+    private bool _cacheComplete; // every account of the log up to _cacheHead is cached (the cache grew from an empty log)
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public IEventStore Store => store;
@@ -167,13 +168,18 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     private async Task SyncCacheAsync(CancellationToken ct)
     {
         var head = (await store.GetHeadAsync(ct)).Position;
-        if (head != _cacheHead) _accounts.Clear();
+        if (head != _cacheHead)
+        {
+            _accounts.Clear();
+            _cacheComplete = head == 0;
+        }
         _cacheHead = head;
     }
 
     private void Invalidate()
     {
         _accounts.Clear();
+        _cacheComplete = false;
         _cacheHead = -1;
     }
 
@@ -350,10 +356,18 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         {
             // Evict everything but what the chunk still being stored decided: that is nowhere else yet.
             _accounts.Clear();
+            _cacheComplete = false;
             if (inFlight is not null) foreach (var (account, state) in inFlight.Working) _accounts[account] = state;
         }
         var missing = ids.Where(a => !_accounts.ContainsKey(a)).ToList();
         if (missing.Count == 0) return;
+        if (_cacheComplete)
+        {
+            // Missing from a complete cache: the account has no events yet. Another writer moving the head drops the
+            // completeness (and an append racing one fails its expected version), so this never hides their accounts.
+            foreach (var id in missing) _accounts[id] = AccountState.Initial(id);
+            return;
+        }
         var streams = await store.ReadStreamsAsync(missing, ct);
         foreach (var id in missing)
             _accounts[id] = streams.TryGetValue(id, out var events)

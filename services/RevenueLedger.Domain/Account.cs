@@ -81,7 +81,7 @@ public static class AccountDecider
 
         var error = e switch
         {
-            ContractEvent c => ContractTimeline.Validate(c.ContractId, Insert(state.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, state.Version + 1))),
+            ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, state.Version + 1)),
             EventReversed r => ValidateReversal(r, state),
             OwnerAssigned => null,
             _ => throw new ArgumentOutOfRangeException(nameof(command), e.GetType().Name, "unknown event type"),
@@ -132,32 +132,50 @@ public static class AccountDecider
         events.Aggregate(AccountState.Initial(accountId), Evolve);
 
     /// <summary>Inserts at the (effectiveDate, version) place; the new entry always has the highest version.</summary>
-    private static ImmutableArray<TimelineEntry> Insert(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
+    private static ImmutableArray<TimelineEntry> Insert(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry) =>
+        timeline.Insert(InsertionPoint(timeline, entry), entry);
+
+    private static int InsertionPoint(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
     {
         int i = timeline.Length;
         while (i > 0 && timeline[i - 1].Date > entry.Date) i--;
-        return timeline.Insert(i, entry);
+        return i;
+    }
+
+    /// <summary>
+    /// The timeline with the entry inserted, validated. Most events are the latest of their contract, so they are
+    /// checked in place without copying the timeline; a back-dated one is checked on a copy.
+    /// </summary>
+    private static LedgerError? ValidateInsert(string contractId, ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
+    {
+        int at = InsertionPoint(timeline, entry);
+        return at == timeline.Length
+            ? ContractTimeline.Validate(contractId, timeline.AsSpan(), entry)
+            : ContractTimeline.Validate(contractId, timeline.Insert(at, entry));
     }
 }
 
 /// <summary>Rules 1–4 of spec §2 over one contract's active events in effective-date order.</summary>
 public static class ContractTimeline
 {
-    public static LedgerError? Validate(string contractId, ImmutableArray<TimelineEntry> timeline)
+    public static LedgerError? Validate(string contractId, ImmutableArray<TimelineEntry> timeline) => Validate(contractId, timeline.AsSpan(), null);
+
+    /// <summary>The timeline followed by <paramref name="last"/>, when given.</summary>
+    public static LedgerError? Validate(string contractId, ReadOnlySpan<TimelineEntry> timeline, TimelineEntry? last)
     {
         decimal mrr = 0;
         string? currency = null;
         DateOnly? churnedOn = null;
-        for (int i = 0; i < timeline.Length; i++)
+        int count = timeline.Length + (last is null ? 0 : 1);
+        for (int i = 0; i < count; i++)
         {
-            var e = timeline[i];
-            var on = Dates.Format(e.Date);
+            var e = i < timeline.Length ? timeline[i] : last!.Value;
             if (churnedOn is { } churned)
                 return LedgerError.Rejected(ErrorCodes.ContractChurned,
-                    $"contract '{contractId}' is churned on {Dates.Format(churned)}; nothing may follow (a win-back is a new contract), but a {Name(e.Kind)} is dated {on}");
+                    $"contract '{contractId}' is churned on {Dates.Format(churned)}; nothing may follow (a win-back is a new contract), but a {Name(e.Kind)} is dated {Dates.Format(e.Date)}");
             if (i == 0 && e.Kind != ContractEventKind.Started)
                 return LedgerError.Rejected(ErrorCodes.ContractNotStarted,
-                    $"contract '{contractId}' has no ContractStarted on or before {on}, so {Name(e.Kind)} has nothing to apply to");
+                    $"contract '{contractId}' has no ContractStarted on or before {Dates.Format(e.Date)}, so {Name(e.Kind)} has nothing to apply to");
             switch (e.Kind)
             {
                 case ContractEventKind.Started when i > 0:
@@ -174,7 +192,7 @@ public static class ContractTimeline
                     mrr -= e.Amount;
                     if (mrr <= 0)
                         return LedgerError.Rejected(ErrorCodes.ContractionExceedsMrr,
-                            $"contraction of {Money.Format(e.Amount)} on {on} would leave contract '{contractId}' at MRR {Money.Format(mrr)}; it must stay above 0 (to end a contract, churn it)");
+                            $"contraction of {Money.Format(e.Amount)} on {Dates.Format(e.Date)} would leave contract '{contractId}' at MRR {Money.Format(mrr)}; it must stay above 0 (to end a contract, churn it)");
                     break;
                 case ContractEventKind.Churned:
                     churnedOn = e.Date;

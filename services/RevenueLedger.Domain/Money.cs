@@ -7,7 +7,9 @@ public static class Money
     public const decimal Max = 1_000_000_000m;
 
     /// <summary>Exact decimal text without trailing zeros ("4400.00" → "4400"): the ledger's one money format.</summary>
-    public static string Format(decimal value) => value.ToString("0.############################", CultureInfo.InvariantCulture);
+    public static string Format(decimal value) => value.ToString(FormatString, CultureInfo.InvariantCulture);
+
+    public const string FormatString = "0.############################";
 
     /// <summary>The same value without trailing zeros (100.5000 → 100.5), so sums written by different paths read alike.</summary>
     public static decimal Normalize(decimal value) => decimal.Parse(Format(value), NumberStyles.Number, CultureInfo.InvariantCulture);

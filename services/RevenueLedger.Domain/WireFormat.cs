@@ -271,10 +271,17 @@ public static class WireFormat
     /// <summary>The event as a client would send it (with `type`), e.g. for `ledger generate` and the audit log.</summary>
     public static string ToWireJson(LedgerEvent e) => Write(e, includeType: true);
 
+    // One writer and buffer per thread: serialising is on every write path, and a new writer per event costs more
+    // than the writing. Reset gives byte-for-byte the output of a new writer with default options.
+    [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
+    [ThreadStatic] private static Utf8JsonWriter? _writer;
+
     private static string Write(LedgerEvent e, bool includeType)
     {
-        var buffer = new ArrayBufferWriter<byte>(256);
-        using (var w = new Utf8JsonWriter(buffer))
+        var buffer = _buffer ??= new ArrayBufferWriter<byte>(512);
+        buffer.ResetWrittenCount();
+        var w = _writer ??= new Utf8JsonWriter(buffer);
+        w.Reset(buffer);
         {
             w.WriteStartObject();
             if (includeType) w.WriteString("type", e.WireType);
@@ -283,19 +290,19 @@ public static class WireFormat
             switch (e)
             {
                 case ContractStarted s:
-                    WriteContract(w, s); w.WriteString("mrr", Domain.Money.Format(s.Mrr)); w.WriteString("currency", s.Currency);
+                    WriteContract(w, s); WriteMoney(w, "mrr", s.Mrr); w.WriteString("currency", s.Currency);
                     break;
                 case ContractExpanded x:
-                    WriteContract(w, x); w.WriteString("amount", Domain.Money.Format(x.Amount)); w.WriteString("currency", x.Currency); WriteReason(w, x.Reason);
+                    WriteContract(w, x); WriteMoney(w, "amount", x.Amount); w.WriteString("currency", x.Currency); WriteReason(w, x.Reason);
                     break;
                 case ContractContracted c:
-                    WriteContract(w, c); w.WriteString("amount", Domain.Money.Format(c.Amount)); w.WriteString("currency", c.Currency); WriteReason(w, c.Reason);
+                    WriteContract(w, c); WriteMoney(w, "amount", c.Amount); w.WriteString("currency", c.Currency); WriteReason(w, c.Reason);
                     break;
                 case ContractChurned ch:
                     WriteContract(w, ch); WriteReason(w, ch.Reason);
                     break;
                 case OwnerAssigned o:
-                    w.WriteString("ownerId", o.OwnerId); w.WriteString("effectiveDate", Dates.Format(o.EffectiveDate));
+                    w.WriteString("ownerId", o.OwnerId); WriteDate(w, o.EffectiveDate);
                     break;
                 case EventReversed r:
                     w.WriteString("targetEventId", r.TargetEventId); WriteReason(w, r.Reason);
@@ -308,6 +315,7 @@ public static class WireFormat
                 w.WriteEndObject();
             }
             w.WriteEndObject();
+            w.Flush();
         }
         return Encoding.UTF8.GetString(buffer.WrittenSpan);
     }
@@ -315,7 +323,23 @@ public static class WireFormat
     private static void WriteContract(Utf8JsonWriter w, ContractEvent e)
     {
         w.WriteString("contractId", e.ContractId);
-        w.WriteString("effectiveDate", Dates.Format(e.EffectiveDate));
+        WriteDate(w, e.EffectiveDate);
+    }
+
+    /// <summary>The text of <see cref="Money.Format"/>, written without a string.</summary>
+    private static void WriteMoney(Utf8JsonWriter w, string name, decimal value)
+    {
+        Span<char> text = stackalloc char[64];
+        if (value.TryFormat(text, out int n, Domain.Money.FormatString, System.Globalization.CultureInfo.InvariantCulture)) w.WriteString(name, text[..n]);
+        else w.WriteString(name, Domain.Money.Format(value));
+    }
+
+    /// <summary>The text of <see cref="Dates.Format"/>, written without a string.</summary>
+    private static void WriteDate(Utf8JsonWriter w, DateOnly date)
+    {
+        Span<char> text = stackalloc char[10];
+        date.TryFormat(text, out int n, "yyyy-MM-dd", System.Globalization.CultureInfo.InvariantCulture);
+        w.WriteString("effectiveDate", text[..n]);
     }
 
     private static void WriteReason(Utf8JsonWriter w, string? reason)

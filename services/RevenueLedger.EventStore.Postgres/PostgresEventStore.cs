@@ -20,6 +20,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
     private readonly SemaphoreSlim _appendGate = new(1, 1);
     private readonly Dictionary<string, long> _versions = new(StringComparer.Ordinal);
     private long _versionsAtHead = -1;
+    private bool _versionsComplete;
 
     public void ClearPool() => _db.Clear();
 
@@ -151,11 +152,20 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             (position, previousHash) = (r.GetInt64(0), r.GetString(1));
         }
 
-        if (position != _versionsAtHead || _versions.Count > 200_000) _versions.Clear();
+        if (position != _versionsAtHead || _versions.Count > 200_000)
+        {
+            _versions.Clear();
+            // From an empty log, every stream written since is in the cache, so an account missing from it has none.
+            _versionsComplete = position == 0;
+        }
         _versionsAtHead = -1; // until this append commits
         var versions = new Dictionary<string, long>(StringComparer.Ordinal);
         var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToArray();
-        if (unknown.Length > 0)
+        if (_versionsComplete)
+        {
+            foreach (var account in unknown) versions[account] = 0;
+        }
+        else if (unknown.Length > 0)
         {
             await using var cmd = new NpgsqlCommand(
                 "SELECT a.id, (SELECT MAX(stream_version) FROM events WHERE account_id = a.id) FROM unnest(@ids) AS a(id)", c, tx);

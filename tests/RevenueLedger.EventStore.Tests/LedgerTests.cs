@@ -122,6 +122,28 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task An_import_begun_on_an_empty_log_still_sees_an_account_another_writer_creates_meanwhile()
+    {
+        // The importer knows every account of a log it watched grow from empty, so it skips looking up accounts it
+        // has not seen; another writer's account must still be found, or this expansion would be refused.
+        await using var s1 = await SqliteEventStore.OpenAsync(DbPath);
+        await using var s2 = await SqliteEventStore.OpenAsync(DbPath);
+        var (importer, other) = (new Ledger(s1), new Ledger(s2));
+        IEnumerable<string> Lines()
+        {
+            for (int i = 0; i < 4; i++) yield return Started($"s{i}", $"a{i}");
+            Assert.Equal(Outcome.Accepted, other.SubmitEachAsync(Parse(other, Started("late-s", "late"))).GetAwaiter().GetResult().Single().Outcome);
+            for (int i = 0; i < 4; i++) yield return Expanded($"x{i}", $"a{i}");
+            yield return Expanded("late-x", "late");
+        }
+        var outcomes = new List<SubmissionResult>();
+        await Importer.ImportAsync(importer, Lines(), (_, r) => outcomes.Add(r), chunkSize: 4);
+        Assert.Equal(9, outcomes.Count);
+        Assert.All(outcomes, o => Assert.Equal(Outcome.Accepted, o.Outcome));
+        Assert.Equal(10, (await s1.GetHeadAsync()).Position);
+    }
+
+    [Fact]
     public async Task Concurrent_importers_store_every_event_once_with_gapless_positions()
     {
         const int writers = 4, accounts = 30;
