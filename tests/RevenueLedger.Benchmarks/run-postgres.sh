@@ -11,6 +11,8 @@ command -v /usr/bin/time >/dev/null 2>&1 || apt-get install -y time >/dev/null
 server=${LEDGER_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=postgres;Password=ledger-test;Database=postgres"}
 cs="$server;Search Path=bench"
 runuser -u postgres -- psql -q -c "DROP SCHEMA IF EXISTS bench CASCADE; DROP SCHEMA IF EXISTS bench_reporting CASCADE" 2>/dev/null || true
+# Each phase starts from a clean checkpoint, so none pays for flushing the previous phase's writes.
+checkpoint() { runuser -u postgres -- psql -q -c "CHECKPOINT" 2>/dev/null || true; }
 
 for p in services/RevenueLedger.Cli services/RevenueLedger.Projector tests/RevenueLedger.Benchmarks; do
   dotnet build "$root/$p" -c Release -v q -nologo >/dev/null
@@ -19,14 +21,18 @@ ledger="dotnet $root/services/RevenueLedger.Cli/bin/Release/net10.0/ledger.dll"
 [ -f "$work/book.jsonl" ] || $ledger generate --accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10 | head -n 1000000 > "$work/book.jsonl"
 events=$(wc -l < "$work/book.jsonl")
 
+checkpoint
 /usr/bin/time -f "%e %M" -o "$work/pg-import.time" $ledger import "$work/book.jsonl" --store "postgres:$cs"
 read -r import_s import_kb < "$work/pg-import.time"
+checkpoint
 copy=$(dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" postgres-copy "$cs")
 echo "$copy"
 copy_s=$(echo "$copy" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
 
+checkpoint
 /usr/bin/time -f "%e %M" -o "$work/pg-project.time" dotnet "$root/services/RevenueLedger.Projector/bin/Release/net10.0/RevenueLedger.Projector.dll" --store "postgres:$cs" --once >/dev/null
 read -r project_s project_kb < "$work/pg-project.time"
+checkpoint
 read=$(dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" postgres-read "$cs")
 echo "$read"
 read_s=$(echo "$read" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
