@@ -73,6 +73,13 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                 generation int NOT NULL, account_id text NOT NULL, data bytea NOT NULL,
                 PRIMARY KEY (generation, account_id));
             """, ct);
+        // Histories are dense binary that compresses about 2:1, and compressing them on the server took two thirds
+        // of a full catch-up's write (0.9 of 1.35 s at a million events); they are read whole, by the gateway only.
+        // Checked first: ALTER TABLE takes an exclusive lock even when there is nothing to change.
+        await using (var storage = new NpgsqlCommand(
+            "SELECT attstorage::text FROM pg_attribute WHERE attrelid = 'rm_account_history'::regclass AND attname = 'data'", c, tx))
+            if ((string?)await storage.ExecuteScalarAsync(ct) != "e")
+                await Exec(c, tx, "ALTER TABLE rm_account_history ALTER COLUMN data SET STORAGE EXTERNAL", ct);
         string ledgerSchema;
         await using (var current = new NpgsqlCommand("SELECT current_schema()", c, tx))
             ledgerSchema = (string?)await current.ExecuteScalarAsync(ct) ?? "public";
