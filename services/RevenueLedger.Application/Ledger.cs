@@ -31,6 +31,8 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
 
     public ParseResult Parse(JsonElement json) => WireFormat.Parse(json, _newEventId);
 
+    public ParseResult Parse(ReadOnlySpan<byte> utf8Json) => WireFormat.Parse(utf8Json, _newEventId);
+
     /// <summary>Every item on its own (as `ledger import` submits lines): one refusal does not stop the others.</summary>
     public async Task<IReadOnlyList<SubmissionResult>> SubmitEachAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
         (await RunAsync(items, atomic: false, ct)).Items;

@@ -51,8 +51,11 @@ internal static class ImportCommand
             var outcomes = p.GetValue(outcomesFile) is null ? null : new List<(long Line, SubmissionResult Result)>();
             var output = Output.For(stdout);
             long total = output.Rich ? File.ReadLines(path.FullName).LongCount() : 0;
-            var summary = await output.ProgressAsync("importing", total, progress =>
-                Importer.ImportAsync(new Ledger(events), File.ReadLines(path.FullName), outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct: ct));
+            var summary = await output.ProgressAsync("importing", total, async progress =>
+            {
+                await using var file = new FileStream(path.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
+                return await Importer.ImportAsync(new Ledger(events), file, outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct: ct);
+            });
             PrintSummary(output, summary);
             if (outcomes is not null) await WriteOutcomesAsync(p.GetValue(outcomesFile)!.FullName, outcomes, ct);
             return LedgerCli.Ok;

@@ -46,6 +46,9 @@ public static class WireFormat
         }
     }
 
+    /// <summary>One submission as UTF-8 JSON (e.g. a line of a JSONL file read as bytes).</summary>
+    public static ParseResult Parse(ReadOnlySpan<byte> utf8Json, Func<string> newEventId) => ParseUtf8(utf8Json, null, newEventId);
+
     /// <summary>One event of a larger document (e.g. an item of a batch request).</summary>
     public static ParseResult Parse(JsonElement element, Func<string> newEventId) =>
         ParseUtf8(Encoding.UTF8.GetBytes(element.GetRawText()), null, newEventId);

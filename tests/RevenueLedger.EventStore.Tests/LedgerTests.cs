@@ -143,6 +143,40 @@ public sealed class LedgerTests : IDisposable
         Assert.Equal(10, (await s1.GetHeadAsync()).Position);
     }
 
+    /// <summary>Hands out at most one byte per read, so every terminator and the byte-order mark fall across reads.</summary>
+    private sealed class TrickleStream(byte[] bytes) : MemoryStream(bytes)
+    {
+        public override int Read(byte[] buffer, int offset, int count) => base.Read(buffer, offset, Math.Min(count, 1));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Importing_a_file_as_bytes_reads_the_same_lines_as_a_text_reader(bool trickle)
+    {
+        var big = "{\"type\":\"OwnerAssigned\",\"eventId\":\"o-big\",\"accountId\":\"a\",\"ownerId\":\"csm\",\"effectiveDate\":\"2024-01-01\",\"metadata\":{\"note\":\"" + new string('x', 1_500_000) + "\"}}";
+        var text = "\uFEFF" + Started("s1", "a") + "\r\n" + Expanded("x1", "a") + "\n\n" + Started("s2", "b") + "\r" + "not json" + "\r\n"
+                   + Expanded("x2", "b", "20") + "\n" + big + "\n" + Started("s1", "a") + "\r\n\r\n" + Expanded("x3", "a", "5");
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var expected = new List<string>();
+        using (var reader = new StreamReader(new MemoryStream(bytes)))
+            while (reader.ReadLine() is { } line) expected.Add(line);
+        Assert.Equal(10, expected.Count);
+
+        var fromText = new List<SubmissionResult>();
+        await using (var store = await SqliteEventStore.OpenAsync(Path.Combine(_dir.Path, "text.db")))
+            await Importer.ImportAsync(new Ledger(store), expected, (_, r) => fromText.Add(r), chunkSize: 3);
+        var fromBytes = new List<SubmissionResult>();
+        await using (var store = await SqliteEventStore.OpenAsync(Path.Combine(_dir.Path, "bytes.db")))
+        await using (var stream = trickle ? new TrickleStream(bytes) : new MemoryStream(bytes))
+            await Importer.ImportAsync(new Ledger(store), stream, (_, r) => fromBytes.Add(r), chunkSize: 3);
+
+        Assert.Equal(fromText.Select(r => (r.Outcome, r.EventId, r.Position, r.Error?.Code)), fromBytes.Select(r => (r.Outcome, r.EventId, r.Position, r.Error?.Code)));
+        // The blank lines and "not json" are invalid, and so is the 1.5 MB line (metadata is limited), read whole.
+        Assert.Equal([Outcome.Accepted, Outcome.Accepted, Outcome.Invalid, Outcome.Accepted, Outcome.Invalid, Outcome.Accepted, Outcome.Invalid, Outcome.Duplicate, Outcome.Invalid, Outcome.Accepted],
+            fromBytes.Select(r => r.Outcome));
+    }
+
     [Fact]
     public async Task Concurrent_importers_store_every_event_once_with_gapless_positions()
     {
