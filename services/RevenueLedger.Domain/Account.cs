@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using System.Runtime.InteropServices;
 
 namespace RevenueLedger.Domain;
 
@@ -27,13 +28,13 @@ public readonly record struct TimelineEntry(string EventId, ContractEventKind Ki
 public sealed record AccountState(
     string AccountId,
     long Version,
-    ImmutableDictionary<string, ImmutableArray<TimelineEntry>> Contracts,
+    ImmutableDictionary<string, ContractEvents> Contracts,
     ImmutableHashSet<string> OwnerAssignments,
     ImmutableHashSet<string> Reversals,
     ImmutableHashSet<string> Reversed)
 {
     public static AccountState Initial(string accountId) =>
-        new(accountId, 0, ImmutableDictionary.Create<string, ImmutableArray<TimelineEntry>>(StringComparer.Ordinal),
+        new(accountId, 0, ImmutableDictionary.Create<string, ContractEvents>(StringComparer.Ordinal),
             ImmutableHashSet.Create<string>(StringComparer.Ordinal), ImmutableHashSet.Create<string>(StringComparer.Ordinal),
             ImmutableHashSet.Create<string>(StringComparer.Ordinal));
 
@@ -41,8 +42,7 @@ public sealed record AccountState(
     public (string ContractId, TimelineEntry Entry)? FindContractEvent(string eventId)
     {
         foreach (var (contractId, timeline) in Contracts)
-            foreach (var entry in timeline)
-                if (entry.EventId == eventId) return (contractId, entry);
+            if (timeline.Find(eventId) is { } entry) return (contractId, entry);
         return null;
     }
 }
@@ -81,7 +81,7 @@ public static class AccountDecider
 
         var error = e switch
         {
-            ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, state.Version + 1)),
+            ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, state.Version + 1)),
             EventReversed r => ValidateReversal(r, state),
             OwnerAssigned => null,
             _ => throw new ArgumentOutOfRangeException(nameof(command), e.GetType().Name, "unknown event type"),
@@ -99,7 +99,7 @@ public static class AccountDecider
         if (state.OwnerAssignments.Contains(target)) return null;
         if (state.FindContractEvent(target) is not { } found)
             return LedgerError.Rejected(ErrorCodes.ReversalTargetNotFound, $"account '{state.AccountId}' has no event '{target}' to reverse");
-        var without = state.Contracts[found.ContractId].RemoveAll(x => x.EventId == target);
+        var without = state.Contracts[found.ContractId].ToArray().RemoveAll(x => x.EventId == target);
         return ContractTimeline.Validate(found.ContractId, without) is { } broken
             ? LedgerError.Rejected(ErrorCodes.ReversalBreaksTimeline, $"reversing '{target}' would leave contract '{found.ContractId}' invalid: {broken.Message}")
             : null;
@@ -107,16 +107,17 @@ public static class AccountDecider
 
     public static AccountState Evolve(AccountState state, LedgerEvent e)
     {
-        var next = state with { Version = state.Version + 1 };
+        long version = state.Version + 1;
         return e switch
         {
-            ContractEvent c => next with
+            ContractEvent c => state with
             {
-                Contracts = next.Contracts.SetItem(c.ContractId, Insert(next.Contracts.GetValueOrDefault(c.ContractId, []), TimelineEntry.Of(c, next.Version))),
+                Version = version,
+                Contracts = state.Contracts.SetItem(c.ContractId, Insert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, version))),
             },
-            OwnerAssigned o => next with { OwnerAssignments = next.OwnerAssignments.Add(o.EventId) },
-            EventReversed r => Reverse(next with { Reversals = next.Reversals.Add(r.EventId) }, r.TargetEventId),
-            _ => next,
+            OwnerAssigned o => state with { Version = version, OwnerAssignments = state.OwnerAssignments.Add(o.EventId) },
+            EventReversed r => Reverse(state with { Version = version, Reversals = state.Reversals.Add(r.EventId) }, r.TargetEventId),
+            _ => state with { Version = version },
         };
     }
 
@@ -124,80 +125,91 @@ public static class AccountDecider
     {
         var reversed = state with { Reversed = state.Reversed.Add(target), OwnerAssignments = state.OwnerAssignments.Remove(target) };
         return state.FindContractEvent(target) is { } found
-            ? reversed with { Contracts = reversed.Contracts.SetItem(found.ContractId, reversed.Contracts[found.ContractId].RemoveAll(x => x.EventId == target)) }
+            ? reversed with
+            {
+                Contracts = reversed.Contracts.SetItem(found.ContractId,
+                    ContractEvents.Of(found.ContractId, reversed.Contracts[found.ContractId].ToArray().RemoveAll(x => x.EventId == target))),
+            }
             : reversed;
     }
 
     public static AccountState Fold(string accountId, IEnumerable<LedgerEvent> events) =>
         events.Aggregate(AccountState.Initial(accountId), Evolve);
 
-    /// <summary>Inserts at the (effectiveDate, version) place; the new entry always has the highest version.</summary>
-    private static ImmutableArray<TimelineEntry> Insert(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry) =>
-        timeline.Insert(InsertionPoint(timeline, entry), entry);
+    /// <summary>
+    /// Inserts at the (effectiveDate, version) place; the new entry always has the highest version, so an entry
+    /// dated on or after the contract's last one goes last, which links one node. A back-dated one rebuilds.
+    /// </summary>
+    private static ContractEvents Insert(string contractId, ContractEvents timeline, TimelineEntry entry) =>
+        timeline.Last is not { } last || last.Date <= entry.Date
+            ? timeline.Append(contractId, entry)
+            : ContractEvents.Of(contractId, InsertByDate(timeline.ToArray(), entry));
 
-    private static int InsertionPoint(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
+    private static ImmutableArray<TimelineEntry> InsertByDate(ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
     {
         int i = timeline.Length;
         while (i > 0 && timeline[i - 1].Date > entry.Date) i--;
-        return i;
+        return timeline.Insert(i, entry);
     }
 
-    /// <summary>
-    /// The timeline with the entry inserted, validated. Most events are the latest of their contract, so they are
-    /// checked in place without copying the timeline; a back-dated one is checked on a copy.
-    /// </summary>
-    private static LedgerError? ValidateInsert(string contractId, ImmutableArray<TimelineEntry> timeline, TimelineEntry entry)
-    {
-        int at = InsertionPoint(timeline, entry);
-        return at == timeline.Length
-            ? ContractTimeline.Validate(contractId, timeline.AsSpan(), entry)
-            : ContractTimeline.Validate(contractId, timeline.Insert(at, entry));
-    }
+    /// <summary>The timeline with the entry inserted, validated: the latest event against the totals so far, a back-dated one in full.</summary>
+    private static LedgerError? ValidateInsert(string contractId, ContractEvents timeline, TimelineEntry entry) =>
+        timeline.Last is not { } last || last.Date <= entry.Date
+            ? timeline.ValidateAppend(contractId, entry)
+            : ContractTimeline.Validate(contractId, InsertByDate(timeline.ToArray(), entry));
 }
 
 /// <summary>Rules 1–4 of spec §2 over one contract's active events in effective-date order.</summary>
 public static class ContractTimeline
 {
-    public static LedgerError? Validate(string contractId, ImmutableArray<TimelineEntry> timeline) => Validate(contractId, timeline.AsSpan(), null);
-
-    /// <summary>The timeline followed by <paramref name="last"/>, when given.</summary>
-    public static LedgerError? Validate(string contractId, ReadOnlySpan<TimelineEntry> timeline, TimelineEntry? last)
+    /// <summary>What the rules carry from one event of a contract to the next.</summary>
+    internal struct Totals
     {
-        decimal mrr = 0;
-        string? currency = null;
-        DateOnly? churnedOn = null;
-        int count = timeline.Length + (last is null ? 0 : 1);
-        for (int i = 0; i < count; i++)
+        public int Count;
+        public decimal Mrr;
+        public string? Currency;
+        public DateOnly? ChurnedOn;
+    }
+
+    public static LedgerError? Validate(string contractId, ImmutableArray<TimelineEntry> timeline)
+    {
+        var totals = new Totals();
+        foreach (var e in timeline)
+            if (Step(contractId, ref totals, e) is { } error) return error;
+        return null;
+    }
+
+    /// <summary>The rules for the next event of a timeline whose earlier events gave <paramref name="t"/>.</summary>
+    internal static LedgerError? Step(string contractId, ref Totals t, TimelineEntry e)
+    {
+        int i = t.Count++;
+        if (t.ChurnedOn is { } churned)
+            return LedgerError.Rejected(ErrorCodes.ContractChurned,
+                $"contract '{contractId}' is churned on {Dates.Format(churned)}; nothing may follow (a win-back is a new contract), but a {Name(e.Kind)} is dated {Dates.Format(e.Date)}");
+        if (i == 0 && e.Kind != ContractEventKind.Started)
+            return LedgerError.Rejected(ErrorCodes.ContractNotStarted,
+                $"contract '{contractId}' has no ContractStarted on or before {Dates.Format(e.Date)}, so {Name(e.Kind)} has nothing to apply to");
+        switch (e.Kind)
         {
-            var e = i < timeline.Length ? timeline[i] : last!.Value;
-            if (churnedOn is { } churned)
-                return LedgerError.Rejected(ErrorCodes.ContractChurned,
-                    $"contract '{contractId}' is churned on {Dates.Format(churned)}; nothing may follow (a win-back is a new contract), but a {Name(e.Kind)} is dated {Dates.Format(e.Date)}");
-            if (i == 0 && e.Kind != ContractEventKind.Started)
-                return LedgerError.Rejected(ErrorCodes.ContractNotStarted,
-                    $"contract '{contractId}' has no ContractStarted on or before {Dates.Format(e.Date)}, so {Name(e.Kind)} has nothing to apply to");
-            switch (e.Kind)
-            {
-                case ContractEventKind.Started when i > 0:
-                    return LedgerError.Rejected(ErrorCodes.ContractAlreadyStarted, $"contract '{contractId}' is already started; a contract has exactly one ContractStarted");
-                case ContractEventKind.Started:
-                    mrr = e.Amount; currency = e.Currency;
-                    break;
-                case ContractEventKind.Expanded:
-                    if (e.Currency != currency) return CurrencyMismatch(contractId, currency, e.Currency);
-                    mrr += e.Amount;
-                    break;
-                case ContractEventKind.Contracted:
-                    if (e.Currency != currency) return CurrencyMismatch(contractId, currency, e.Currency);
-                    mrr -= e.Amount;
-                    if (mrr <= 0)
-                        return LedgerError.Rejected(ErrorCodes.ContractionExceedsMrr,
-                            $"contraction of {Money.Format(e.Amount)} on {Dates.Format(e.Date)} would leave contract '{contractId}' at MRR {Money.Format(mrr)}; it must stay above 0 (to end a contract, churn it)");
-                    break;
-                case ContractEventKind.Churned:
-                    churnedOn = e.Date;
-                    break;
-            }
+            case ContractEventKind.Started when i > 0:
+                return LedgerError.Rejected(ErrorCodes.ContractAlreadyStarted, $"contract '{contractId}' is already started; a contract has exactly one ContractStarted");
+            case ContractEventKind.Started:
+                t.Mrr = e.Amount; t.Currency = e.Currency;
+                break;
+            case ContractEventKind.Expanded:
+                if (e.Currency != t.Currency) return CurrencyMismatch(contractId, t.Currency, e.Currency);
+                t.Mrr += e.Amount;
+                break;
+            case ContractEventKind.Contracted:
+                if (e.Currency != t.Currency) return CurrencyMismatch(contractId, t.Currency, e.Currency);
+                t.Mrr -= e.Amount;
+                if (t.Mrr <= 0)
+                    return LedgerError.Rejected(ErrorCodes.ContractionExceedsMrr,
+                        $"contraction of {Money.Format(e.Amount)} on {Dates.Format(e.Date)} would leave contract '{contractId}' at MRR {Money.Format(t.Mrr)}; it must stay above 0 (to end a contract, churn it)");
+                break;
+            case ContractEventKind.Churned:
+                t.ChurnedOn = e.Date;
+                break;
         }
         return null;
     }
@@ -206,4 +218,70 @@ public static class ContractTimeline
 
     private static LedgerError CurrencyMismatch(string contractId, string? expected, string actual) =>
         LedgerError.Rejected(ErrorCodes.CurrencyMismatch, $"contract '{contractId}' is in {expected}, not {actual}");
+}
+
+/// <summary>
+/// A contract's active events in effective-date order (then version), immutable and sharing its earlier events:
+/// adding the contract's latest event, which nearly every event is, links one node and is checked against the totals
+/// kept here, instead of copying and re-checking the whole timeline. Back-dated events and reversals rebuild it.
+/// </summary>
+public sealed class ContractEvents
+{
+    public static readonly ContractEvents Empty = new(null, default, false);
+
+    private sealed class Node(TimelineEntry entry, Node? previous)
+    {
+        public readonly TimelineEntry Entry = entry;
+        public readonly Node? Previous = previous;
+    }
+
+    private readonly Node? _last;
+    private readonly ContractTimeline.Totals _totals; // after the last entry
+    private readonly bool _broken;                    // an entry broke the rules (never from this ledger): check in full
+
+    private ContractEvents(Node? last, ContractTimeline.Totals totals, bool broken) => (_last, _totals, _broken) = (last, totals, broken);
+
+    public int Count => _totals.Count;
+
+    public TimelineEntry? Last => _last?.Entry;
+
+    /// <summary>A timeline of valid entries, in order.</summary>
+    public static ContractEvents Of(string contractId, ImmutableArray<TimelineEntry> entries)
+    {
+        var timeline = Empty;
+        foreach (var e in entries) timeline = timeline.Append(contractId, e);
+        return timeline;
+    }
+
+    /// <summary>The rules for <paramref name="entry"/> as the new last event.</summary>
+    public LedgerError? ValidateAppend(string contractId, TimelineEntry entry)
+    {
+        if (_broken) return ContractTimeline.Validate(contractId, ToArray().Add(entry));
+        var totals = _totals;
+        return ContractTimeline.Step(contractId, ref totals, entry);
+    }
+
+    /// <summary>The timeline with <paramref name="entry"/> last. Events are facts: one that breaks the rules is still
+    /// added (and later checks then run over the whole timeline, as they would have found it).</summary>
+    public ContractEvents Append(string contractId, TimelineEntry entry)
+    {
+        var totals = _totals;
+        bool broken = _broken || ContractTimeline.Step(contractId, ref totals, entry) is not null;
+        return new ContractEvents(new Node(entry, _last), totals, broken);
+    }
+
+    public TimelineEntry? Find(string eventId)
+    {
+        for (var n = _last; n is not null; n = n.Previous)
+            if (n.Entry.EventId == eventId) return n.Entry;
+        return null;
+    }
+
+    public ImmutableArray<TimelineEntry> ToArray()
+    {
+        var entries = new TimelineEntry[Count];
+        int i = entries.Length;
+        for (var n = _last; n is not null; n = n.Previous) entries[--i] = n.Entry;
+        return ImmutableCollectionsMarshal.AsImmutableArray(entries);
+    }
 }
