@@ -51,7 +51,7 @@ public static class WireFormat
 
     /// <summary>One event of a larger document (e.g. an item of a batch request).</summary>
     public static ParseResult Parse(JsonElement element, Func<string> newEventId) =>
-        ParseUtf8(Encoding.UTF8.GetBytes(element.GetRawText()), null, newEventId);
+        ParseUtf8(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(element), null, newEventId); // its bytes in the document, uncopied
 
     /// <summary>Reads a stored payload back; its type comes from the stored, versioned type name.</summary>
     public static LedgerEvent ParseStored(string storedType, string payload) => ParseStored(storedType, Encoding.UTF8.GetBytes(payload));
