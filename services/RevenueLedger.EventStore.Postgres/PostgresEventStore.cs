@@ -114,7 +114,25 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         {
             try
             {
-                return await AppendOnceAsync(appends, checkDuplicates: false, ct);
+                return await AttemptAsync(trustNewStreams: true);
+            }
+            catch (PostgresException ex) when (IsStreamViolation(ex))
+            {
+                // A stream taken for new had events after all: redo with every stream's version looked up, so the
+                // expected-version check reports it.
+                return await AttemptAsync(trustNewStreams: false);
+            }
+        }
+        finally
+        {
+            _appendGate.Release();
+        }
+
+        async Task<AppendResult> AttemptAsync(bool trustNewStreams)
+        {
+            try
+            {
+                return await AppendOnceAsync(appends, checkDuplicates: false, trustNewStreams, ct);
             }
             catch (PostgresException ex) when (!idempotent && IsEventIdViolation(ex))
             {
@@ -126,19 +144,23 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             {
                 // The fast path assumes no eventId is stored yet; redo it looking every id up, so duplicates are
                 // skipped and real conflicts still throw.
-                return await AppendOnceAsync(appends, checkDuplicates: true, ct);
+                return await AppendOnceAsync(appends, checkDuplicates: true, trustNewStreams, ct);
             }
-        }
-        finally
-        {
-            _appendGate.Release();
         }
     }
 
     private static bool IsEventIdViolation(Exception ex) =>
         ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ux_events_event_id" };
 
-    private async Task<AppendResult> AppendOnceAsync(IReadOnlyList<StreamAppend> appends, bool checkDuplicates, CancellationToken ct)
+    private static bool IsStreamViolation(Exception ex) =>
+        ex is PostgresException { SqlState: PostgresErrorCodes.UniqueViolation, ConstraintName: "ux_events_stream" };
+
+    /// <param name="trustNewStreams">
+    /// A stream that is not in the version cache and is appended with expected version 0 is taken to be new without
+    /// looking it up: if it is not, its first event's (account, version 1) is already taken, the unique index refuses
+    /// the append, and it is redone with the lookup. New accounts, the common case of a batch, cost no query.
+    /// </param>
+    private async Task<AppendResult> AppendOnceAsync(IReadOnlyList<StreamAppend> appends, bool checkDuplicates, bool trustNewStreams, CancellationToken ct)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
@@ -165,7 +187,15 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         {
             foreach (var account in unknown) versions[account] = 0;
         }
-        else if (unknown.Length > 0)
+        else if (trustNewStreams && unknown.Length > 0)
+        {
+            var firstExpected = new Dictionary<string, long?>(StringComparer.Ordinal);
+            foreach (var a in appends) firstExpected.TryAdd(a.AccountId, a.ExpectedVersion);
+            foreach (var account in unknown)
+                if (firstExpected[account] == 0) versions[account] = 0;
+            unknown = [.. unknown.Where(a => !versions.ContainsKey(a))];
+        }
+        if (!_versionsComplete && unknown.Length > 0)
         {
             await using var cmd = new NpgsqlCommand(
                 "SELECT a.id, (SELECT MAX(stream_version) FROM events WHERE account_id = a.id) FROM unnest(@ids) AS a(id)", c, tx);

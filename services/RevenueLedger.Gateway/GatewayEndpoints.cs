@@ -185,13 +185,12 @@ public static class GatewayEndpoints
         bool csv = WantsCsv(http);
         var key = $"{http.Request.Path}?{http.Request.QueryString}|{(csv ? "csv" : "json")}";
         int generation = watcher.Generation;
-        if (!cache.TryGet(key, asOf is null ? (generation, watcher.Position) : null, out var hit))
+        var hit = await cache.GetOrComputeAsync(key, asOf is null ? (generation, watcher.Position) : null, async () =>
         {
             var (position, body) = await compute(csv);
-            hit = new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
+            return new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
                 csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
-            cache.Put(key, hit);
-        }
+        }, c.Ct);
         http.Response.Headers[PositionHeader] = hit.Position.ToString(CultureInfo.InvariantCulture);
         return Results.Bytes(hit.Body, hit.ContentType);
     }
@@ -283,6 +282,53 @@ public sealed class AnswerCache
     {
         if (_answers.Count >= MaxEntries) _answers.Clear();
         _answers[key] = answer;
+    }
+
+    private readonly ConcurrentDictionary<string, Task<Answer>> _computing = new(StringComparer.Ordinal);
+
+    /// <summary>
+    /// The cached answer, else one computation however many requests ask at once: every projected step makes all
+    /// answers stale together, and without this each concurrent request for the same report computed it again.
+    /// </summary>
+    public async Task<Answer> GetOrComputeAsync(string key, (int Generation, long Position)? current, Func<Task<Answer>> compute, CancellationToken ct)
+    {
+        while (true)
+        {
+            if (TryGet(key, current, out var hit)) return hit;
+            var mine = new TaskCompletionSource<Answer>(TaskCreationOptions.RunContinuationsAsynchronously);
+            var flight = _computing.GetOrAdd(key, mine.Task);
+            if (flight != mine.Task)
+            {
+                try
+                {
+                    var answer = await flight.WaitAsync(ct);
+                    if (current is not { } c || (answer.Generation == c.Generation && answer.Position >= c.Position)) return answer;
+                }
+                catch (Exception) when (!ct.IsCancellationRequested)
+                {
+                    // The request computing it failed or went away: that failure is its own to report (it did), so this
+                    // request goes round again and computes the answer itself.
+                }
+                continue;
+            }
+            try
+            {
+                var answer = await compute();
+                Put(key, answer);
+                mine.SetResult(answer);
+                return answer;
+            }
+            catch (Exception ex)
+            {
+                mine.SetException(ex);
+                _ = mine.Task.Exception; // observed here; waiters see it through their own await
+                throw;
+            }
+            finally
+            {
+                _computing.TryRemove(new KeyValuePair<string, Task<Answer>>(key, mine.Task));
+            }
+        }
     }
 }
 

@@ -90,6 +90,26 @@ public abstract class EventStoreContract
     }
 
     [Fact]
+    public async Task A_stream_another_writer_began_is_not_new_to_a_second_writer()
+    {
+        // The second writer has never seen "acme" (as a second process would not): expecting it new must fail, for
+        // each way of appending, and store nothing.
+        await using var first = await OpenStoreAsync();
+        await first.AppendAsync([new StreamAppend("acme", 0, [Start("acme")]), new StreamAppend("beta", 0, [Start("beta")])]);
+        await using var second = await OpenStoreAsync();
+        var ex = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => second.AppendNewAsync(
+            [new StreamAppend("gamma", 0, [Start("gamma")]), new StreamAppend("acme", 0, [Start("acme")])]));
+        Assert.Equal(("acme", 1L), (ex.AccountId, ex.Actual));
+        ex = await Assert.ThrowsAsync<WrongExpectedVersionException>(() => second.AppendAsync([new StreamAppend("beta", 0, [Expand("beta")])]));
+        Assert.Equal(("beta", 1L), (ex.AccountId, ex.Actual));
+        Assert.Equal(2, (await second.GetHeadAsync()).Position);
+        Assert.Empty(await second.ReadStreamAsync("gamma"));
+        // Expecting the right version works from the second writer too.
+        await second.AppendAsync([new StreamAppend("acme", 1, [Expand("acme")])]);
+        Assert.Equal([1L, 2L], (await second.ReadStreamAsync("acme")).Select(e => e.StreamVersion));
+    }
+
+    [Fact]
     public async Task A_multi_stream_append_is_atomic()
     {
         await using var s = await OpenStoreAsync();

@@ -1,0 +1,58 @@
+using RevenueLedger.Gateway;
+
+namespace RevenueLedger.Hosting.Tests;
+
+/// <summary>The gateway's answer cache: one computation per stale report, however many requests ask at once.</summary>
+public sealed class AnswerCacheTests
+{
+    private static Answer At(long position, string body) => new(1, position, System.Text.Encoding.UTF8.GetBytes(body), "application/json");
+
+    [Fact]
+    public async Task Concurrent_requests_for_a_stale_report_share_one_computation()
+    {
+        var cache = new AnswerCache();
+        int computed = 0;
+        var release = new TaskCompletionSource();
+        var requests = Enumerable.Range(0, 16).Select(_ => Task.Run(() => cache.GetOrComputeAsync("r", (1, 5), async () =>
+        {
+            Interlocked.Increment(ref computed);
+            await release.Task;
+            return At(5, "five");
+        }, CancellationToken.None))).ToList();
+        await Task.Delay(100);
+        release.SetResult();
+        var answers = await Task.WhenAll(requests);
+        Assert.Equal(1, computed);
+        Assert.All(answers, a => Assert.Same(answers[0], a));
+
+        // Moved on: the cached answer is stale, so it is computed once more.
+        var next = await cache.GetOrComputeAsync("r", (1, 6), () => Task.FromResult(At(6, "six")), CancellationToken.None);
+        Assert.Equal(6, next.Position);
+        Assert.Same(next, await cache.GetOrComputeAsync("r", (1, 6), () => throw new InvalidOperationException("not again"), CancellationToken.None));
+    }
+
+    [Fact]
+    public async Task When_the_computing_request_fails_the_waiting_ones_compute_it_themselves_and_its_failure_stays_its_own()
+    {
+        var cache = new AnswerCache();
+        var started = new TaskCompletionSource();
+        var fail = new TaskCompletionSource();
+        var first = cache.GetOrComputeAsync("r", (1, 5), async () =>
+        {
+            started.SetResult();
+            await fail.Task;
+            throw new OperationCanceledException("the first caller went away");
+        }, CancellationToken.None);
+        await started.Task;
+        int computedBySecond = 0;
+        var second = cache.GetOrComputeAsync("r", (1, 5), () =>
+        {
+            Interlocked.Increment(ref computedBySecond);
+            return Task.FromResult(At(5, "five"));
+        }, CancellationToken.None);
+        fail.SetResult();
+        await Assert.ThrowsAsync<OperationCanceledException>(() => first);
+        Assert.Equal(5, (await second).Position);
+        Assert.Equal(1, computedBySecond);
+    }
+}
