@@ -316,32 +316,27 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         AppendResult? appended = null;
         if (d.AppendOrder.Count > 0)
         {
-            // One append entry per run of consecutive events of an account: positions follow submission order.
-            var appends = new List<StreamAppend>();
-            var runs = new List<List<int>>();
+            // One append entry per run of consecutive events of an account: positions follow submission order, so
+            // the store's answers come back in the order of AppendOrder.
+            var order = d.AppendOrder;
+            var appends = new List<StreamAppend>(order.Count);
             var nextVersion = new Dictionary<string, long>(d.InitialVersions, StringComparer.Ordinal);
-            foreach (var (item, e) in d.AppendOrder)
+            for (int start = 0, end = 1; start < order.Count; start = end++)
             {
-                var accountId = e.Event.AccountId;
-                if (appends.Count > 0 && appends[^1].AccountId == accountId)
-                {
-                    ((List<EventData>)appends[^1].Events).Add(e);
-                    runs[^1].Add(item);
-                }
-                else
-                {
-                    appends.Add(new StreamAppend(accountId, nextVersion[accountId], new List<EventData> { e }));
-                    runs.Add([item]);
-                }
-                nextVersion[accountId]++;
+                var accountId = order[start].Event.Event.AccountId;
+                while (end < order.Count && order[end].Event.Event.AccountId == accountId) end++;
+                var run = new EventData[end - start];
+                for (int i = 0; i < run.Length; i++) run[i] = order[start + i].Event;
+                appends.Add(new StreamAppend(accountId, nextVersion[accountId], run));
+                nextVersion[accountId] += run.Length;
             }
             appended = d.LookedUpAll ? await store.AppendAsync(appends, ct) : await store.AppendNewAsync(appends, ct);
-            int k = 0;
-            foreach (var item in runs.SelectMany(r => r))
+            for (int k = 0; k < order.Count; k++)
             {
                 // A duplicate found by the store itself (a concurrent writer stored the same event) is still a duplicate.
+                int item = order[k].Item;
                 var outcome = appended.Duplicates[k] ? Outcome.Duplicate : Outcome.Accepted;
-                results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k++] };
+                results[item] = results[item] with { Outcome = outcome, Position = appended.Positions[k] };
             }
         }
         // Duplicates of events accepted in this batch (Of ≥ 0) or in the chunk stored just before (Of < 0).

@@ -222,8 +222,9 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         {
             long streamVersion = versions.TryGetValue(append.AccountId, out var v) ? v : _versions[append.AccountId];
             bool versionChecked = false;
-            foreach (var data in append.Events)
+            for (int i = 0; i < append.Events.Count; i++)
             {
+                var data = append.Events[i];
                 var e = data.Event;
                 if (e.AccountId != append.AccountId)
                     throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));

@@ -23,12 +23,28 @@ $ledger project --store "postgres:$cs"
 reader="reader-$(openssl rand -hex 16)"; writer="writer-$(openssl rand -hex 16)"
 export LEDGER_STORE="postgres:$cs" LEDGER_API_KEYS="reader:$reader,writer:$writer" LEDGER_RATE_LIMIT=1000000
 pids=()
-trap 'kill "${pids[@]}" 2>/dev/null || true' EXIT
+# The services stop and the book's schema goes at the end, so it does not weigh on the next benchmark's server.
+trap 'kill "${pids[@]}" 2>/dev/null || true; sleep 1; runuser -u postgres -- psql -q -c "DROP SCHEMA IF EXISTS bench_http CASCADE; DROP SCHEMA IF EXISTS bench_http_reporting CASCADE" >/dev/null 2>&1 || true' EXIT
 dotnet "$(bin RevenueLedger.Gateway)" --urls http://127.0.0.1:5181 > "$work/gateway.log" 2>&1 & pids+=($!)
 dotnet "$(bin RevenueLedger.Ingestion)" --urls http://127.0.0.1:5182 > "$work/ingestion.log" 2>&1 & pids+=($!)
 dotnet "$(bin RevenueLedger.Projector)" --store "postgres:$cs" > "$work/projector.log" 2>&1 & pids+=($!)
 for port in 5181 5182; do
   for _ in $(seq 100); do curl -sf "http://127.0.0.1:$port/health/ready" >/dev/null && break; sleep 0.2; done
 done
+# wrk (C, from the Debian package) loads the fixed-path phases with far less CPU than the C# tool, which shares
+# the two cores with everything else; both are reported.
+command -v wrk >/dev/null 2>&1 || apt-get install -y -qq wrk >/dev/null
+wrk_summary() { awk '/ 50% / {p50=$2} / 99% / {p99=$2} /Requests\/sec/ {rps=$2} /Non-2xx/ {bad=$NF} END {printf "%s req/s; p50 %s, p99 %s; non-2xx %s\n", rps, p50, p99, bad + 0}'; }
+windows="http://127.0.0.1:5181/v1/nrr/windows?window=quarter&from=2019-01-01&to=2026-01-01&groupBy=owner"
+curl -sf -H "Authorization: Bearer $reader" "$windows" >/dev/null
+wrk -t2 -c32 -d5s -H "Authorization: Bearer $reader" "$windows" >/dev/null
+echo "wrk GET /v1/nrr/windows quarter by owner, 32 connections, 20 s: $(wrk -t2 -c32 -d20s --latency -H "Authorization: Bearer $reader" "$windows" | wrk_summary)"
+
 dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
   http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer"
+
+scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
+wrk -t2 -c32 -d5s -s "$scripts/single.lua" http://127.0.0.1:5182 -- "$writer" >/dev/null
+echo "wrk POST /v1/events, 32 writers, 20 s: $(wrk -t2 -c32 -d20s --latency -s "$scripts/single.lua" http://127.0.0.1:5182 -- "$writer" | wrk_summary)"
+wrk -t1 -c4 -d10s -s "$scripts/batch.lua" http://127.0.0.1:5182 -- "$writer" >/dev/null
+echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/batch.lua" http://127.0.0.1:5182 -- "$writer" | wrk_summary)"
