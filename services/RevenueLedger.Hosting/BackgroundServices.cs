@@ -133,10 +133,18 @@ public sealed class RelayService(LedgerStores stores, IBus bus, LedgerSignals si
     public const string CursorName = "relay";
     private const int Page = 500;
 
-    protected override Task ExecuteAsync(CancellationToken stoppingToken) =>
-        settings.Components.HasFlag(LedgerComponents.Ingestion)
-            ? LeasedJob.RunAsync(stores.Uri, "relay", RelayAsync, logger, stoppingToken)
-            : Task.CompletedTask;
+    protected override Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (!settings.Components.HasFlag(LedgerComponents.Ingestion)) return Task.CompletedTask;
+        if (settings.RabbitMq is null)
+        {
+            // Without a broker the bus is this process's memory, where no one consumes integration events: relaying
+            // every event there cost as much CPU as storing it (measured under batch load), for nothing.
+            logger.LogInformation("relay: off (no broker configured, so there is no one to publish integration events to)");
+            return Task.CompletedTask;
+        }
+        return LeasedJob.RunAsync(stores.Uri, "relay", RelayAsync, logger, stoppingToken);
+    }
 
     private async Task RelayAsync(CancellationToken ct)
     {
