@@ -20,7 +20,7 @@ public static class Importer
         Action<long>? progress = null, int chunkSize = ChunkSize, CancellationToken ct = default)
     {
         using var source = lines.GetEnumerator();
-        return await ImportChunksAsync(ledger, ParsedChunksAsync(ledger, source, chunkSize, ct), onOutcome, progress, ct);
+        return await ImportChunksAsync(ledger, ParsedChunksAsync(() => ParseNextAsync(ledger, source, chunkSize, ct)), onOutcome, progress, ct);
     }
 
     /// <summary>
@@ -30,8 +30,11 @@ public static class Importer
     /// </summary>
     public static Task<ImportSummary> ImportAsync(
         Ledger ledger, Stream utf8Lines, Action<long, SubmissionResult>? onOutcome = null,
-        Action<long>? progress = null, int chunkSize = ChunkSize, CancellationToken ct = default) =>
-        ImportChunksAsync(ledger, ParsedChunksAsync(ledger, new ByteLines(utf8Lines), chunkSize, ct), onOutcome, progress, ct);
+        Action<long>? progress = null, int chunkSize = ChunkSize, CancellationToken ct = default)
+    {
+        var source = new ByteLines(utf8Lines);
+        return ImportChunksAsync(ledger, ParsedChunksAsync(() => ParseNextAsync(ledger, source, chunkSize, ct)), onOutcome, progress, ct);
+    }
 
     private static async Task<ImportSummary> ImportChunksAsync(
         Ledger ledger, IAsyncEnumerable<IReadOnlyList<ParseResult>> chunks, Action<long, SubmissionResult>? onOutcome,
@@ -53,15 +56,15 @@ public static class Importer
         return new ImportSummary(submitted, counts, head.Position);
     }
 
-    /// <summary>Chunks of parsed lines; the next chunk is parsed on the other cores while this one is decided.</summary>
-    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Ledger ledger, IEnumerator<string> source, int chunkSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
+    /// <summary>Chunks of parsed lines (an empty one ends them); the next chunk is parsed on the other cores while this one is decided.</summary>
+    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Func<Task<ParseResult[]>> parseNext)
     {
-        var parsing = ParseNextAsync(ledger, source, chunkSize, ct);
+        var parsing = parseNext();
         while (true)
         {
             var parsed = await parsing;
             if (parsed.Length == 0) yield break;
-            parsing = ParseNextAsync(ledger, source, chunkSize, ct);
+            parsing = parseNext();
             yield return parsed;
         }
     }
@@ -75,18 +78,6 @@ public static class Importer
             chunk.Add(source.Current);
         }
         return chunk.Count == 0 ? Task.FromResult(Array.Empty<ParseResult>()) : Task.Run(() => ParseAll(ledger, chunk), ct);
-    }
-
-    private static async IAsyncEnumerable<IReadOnlyList<ParseResult>> ParsedChunksAsync(Ledger ledger, ByteLines source, int chunkSize, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct)
-    {
-        var parsing = ParseNextAsync(ledger, source, chunkSize, ct);
-        while (true)
-        {
-            var parsed = await parsing;
-            if (parsed.Length == 0) yield break;
-            parsing = ParseNextAsync(ledger, source, chunkSize, ct);
-            yield return parsed;
-        }
     }
 
     private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, ByteLines source, int chunkSize, CancellationToken ct)

@@ -44,7 +44,7 @@ dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.B
   http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer"
 
 scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
-wrk -t2 -c32 -d5s -s "$scripts/single.lua" http://127.0.0.1:5182 -- "$writer" >/dev/null
-echo "wrk POST /v1/events, 32 writers, 20 s: $(wrk -t2 -c32 -d20s --latency -s "$scripts/single.lua" http://127.0.0.1:5182 -- "$writer" | wrk_summary)"
-wrk -t1 -c4 -d10s -s "$scripts/batch.lua" http://127.0.0.1:5182 -- "$writer" >/dev/null
-echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/batch.lua" http://127.0.0.1:5182 -- "$writer" | wrk_summary)"
+wrk -t2 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
+echo "wrk POST /v1/events, 32 writers, 20 s: $(wrk -t2 -c32 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 | wrk_summary)"
+wrk -t1 -c4 -d10s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 >/dev/null
+echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
