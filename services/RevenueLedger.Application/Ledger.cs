@@ -235,12 +235,13 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             : new Dictionary<string, RecordedEvent>();
         await LoadAccountsAsync(events.Select(e => e.AccountId), inFlight, ct);
 
+        // Sized once: a chunk of 32k events grew each of these through a dozen copies.
         var results = new SubmissionResult[items.Count];
-        var initialVersions = new Dictionary<string, long>(StringComparer.Ordinal);
-        var appendOrder = new List<(int Item, EventData Event)>();
-        var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(StringComparer.Ordinal);
+        var initialVersions = new Dictionary<string, long>(items.Count, StringComparer.Ordinal);
+        var appendOrder = new List<(int Item, EventData Event)>(items.Count);
+        var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(items.Count, StringComparer.Ordinal);
         var duplicateOfPending = new List<(int Item, int Of)>();
-        var working = new Dictionary<string, AccountState>(StringComparer.Ordinal);
+        var working = new Dictionary<string, AccountState>(items.Count, StringComparer.Ordinal);
 
         for (int i = 0; i < items.Count; i++)
         {

@@ -204,7 +204,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             while (await r.ReadAsync(ct)) versions[r.GetString(0)] = r.IsDBNull(1) ? 0 : r.GetInt64(1);
         }
 
-        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(StringComparer.Ordinal);
+        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(appends.Count, StringComparer.Ordinal);
         if (checkDuplicates)
         {
             await using var cmd = new NpgsqlCommand("SELECT event_id, position, event_type, payload FROM events WHERE event_id = ANY(@ids)", c, tx);
