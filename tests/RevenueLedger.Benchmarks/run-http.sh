@@ -43,8 +43,23 @@ echo "wrk GET /v1/nrr/windows quarter by owner, 32 connections, 20 s: $(wrk -t2 
 dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
   http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer"
 
+# The write phases with wrk, after the reads (which measure the 20,000-account book). Each starts with the
+# projector caught up, its warm-up included, so none measures the previous phase's backlog.
+settle() {
+  for _ in $(seq 600); do
+    behind=$(runuser -u postgres -- psql -tAq -c "SELECT (SELECT position FROM bench_http.ledger_head) - COALESCE((SELECT k.position FROM bench_http.rm_current r JOIN bench_http.rm_checkpoint k ON k.generation = r.generation), 0)" 2>/dev/null || echo 1)
+    [ "$behind" = "0" ] && return 0
+    sleep 0.5
+  done
+  echo "the projector did not catch up in 5 minutes" >&2; return 1
+}
 scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
+settle
 wrk -t2 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
+settle
 echo "wrk POST /v1/events, 32 writers, 20 s: $(wrk -t2 -c32 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 | wrk_summary)"
+settle
 wrk -t1 -c4 -d10s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 >/dev/null
+settle
 echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
+settle
