@@ -130,7 +130,11 @@ internal sealed class ByteLines(Stream stream)
             int at = FindTerminator();
             if (at < 0)
             {
-                if (!_eof && Fill()) continue;
+                if (!_eof)
+                {
+                    Fill(); // at the end it only notes so, and the bytes left are scanned again knowing it
+                    continue;
+                }
                 if (_start == _end) break; // no final unterminated line
                 at = _end;
             }
@@ -171,7 +175,7 @@ internal sealed class ByteLines(Stream stream)
         return i < 0 ? -1 : from + i;
     }
 
-    private bool Fill()
+    private void Fill()
     {
         if (_base > 0)
         {
@@ -180,13 +184,8 @@ internal sealed class ByteLines(Stream stream)
         }
         if (_end == _buffer.Length) Array.Resize(ref _buffer, _buffer.Length * 2);
         int n = stream.Read(_buffer, _end, _buffer.Length - _end);
-        if (n == 0)
-        {
-            _eof = true;
-            return false;
-        }
+        if (n == 0) _eof = true;
         _end += n;
-        return true;
     }
 }
 

@@ -266,8 +266,9 @@ public sealed class ContractEvents
     public ContractEvents Append(string contractId, TimelineEntry entry)
     {
         var totals = _totals;
-        bool broken = _broken || ContractTimeline.Step(contractId, ref totals, entry) is not null;
-        return new ContractEvents(new Node(entry, _last), totals, broken);
+        // Step runs even on a broken timeline: it keeps the count that ToArray relies on.
+        bool stepBroken = ContractTimeline.Step(contractId, ref totals, entry) is not null;
+        return new ContractEvents(new Node(entry, _last), totals, _broken || stepBroken);
     }
 
     public TimelineEntry? Find(string eventId)

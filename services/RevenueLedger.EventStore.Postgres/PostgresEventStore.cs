@@ -182,6 +182,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         }
         _versionsAtHead = -1; // until this append commits
         var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        HashSet<string>? trusted = null; // taken for new without a lookup: proven only by a row of theirs going in
         var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToArray();
         if (_versionsComplete)
         {
@@ -192,7 +193,11 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             var firstExpected = new Dictionary<string, long?>(StringComparer.Ordinal);
             foreach (var a in appends) firstExpected.TryAdd(a.AccountId, a.ExpectedVersion);
             foreach (var account in unknown)
-                if (firstExpected[account] == 0) versions[account] = 0;
+                if (firstExpected[account] == 0)
+                {
+                    versions[account] = 0;
+                    (trusted ??= new HashSet<string>(StringComparer.Ordinal)).Add(account);
+                }
             unknown = [.. unknown.Where(a => !versions.ContainsKey(a))];
         }
         if (!_versionsComplete && unknown.Length > 0)
@@ -282,7 +287,11 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             await head.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        foreach (var (account, version) in versions) _versions[account] = version;
+        // A stream taken for new without a lookup is known only if a row of its went in (an append of nothing but
+        // duplicates proves nothing about its version).
+        var proven = trusted is null ? null : rows.Select(r => r.Account).Where(trusted.Contains).ToHashSet(StringComparer.Ordinal);
+        foreach (var (account, version) in versions)
+            if (trusted is null || !trusted.Contains(account) || proven!.Contains(account)) _versions[account] = version;
         _versionsAtHead = position;
         return new AppendResult(positions, duplicates, position);
     }

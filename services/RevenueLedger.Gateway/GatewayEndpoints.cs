@@ -304,10 +304,10 @@ public sealed class AnswerCache
                     var answer = await flight.WaitAsync(ct);
                     if (current is not { } c || (answer.Generation == c.Generation && answer.Position >= c.Position)) return answer;
                 }
-                catch (Exception) when (!ct.IsCancellationRequested)
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
                 {
-                    // The request computing it failed or went away: that failure is its own to report (it did), so this
-                    // request goes round again and computes the answer itself.
+                    // The request computing it went away (its own cancellation, not this one's): compute it here.
+                    // Any other failure reaches every waiter, as it would have reached each of them on its own.
                 }
                 continue;
             }
@@ -315,18 +315,16 @@ public sealed class AnswerCache
             {
                 var answer = await compute();
                 Put(key, answer);
+                _computing.TryRemove(new KeyValuePair<string, Task<Answer>>(key, mine.Task));
                 mine.SetResult(answer);
                 return answer;
             }
             catch (Exception ex)
             {
+                _computing.TryRemove(new KeyValuePair<string, Task<Answer>>(key, mine.Task));
                 mine.SetException(ex);
                 _ = mine.Task.Exception; // observed here; waiters see it through their own await
                 throw;
-            }
-            finally
-            {
-                _computing.TryRemove(new KeyValuePair<string, Task<Answer>>(key, mine.Task));
             }
         }
     }

@@ -119,4 +119,19 @@ public sealed class TimelineModelTests
         // Both kinds of outcome happened often enough for the comparison to mean something.
         Assert.True(accepted > 300 && refused > 300, $"accepted {accepted}, refused {refused}");
     }
+
+    [Fact]
+    public void A_stored_timeline_that_breaks_the_rules_is_still_folded_and_later_events_are_checked_against_all_of_it()
+    {
+        // Events are facts: a history this ledger would have refused (an expansion before the start) still folds,
+        // and every later decision on that contract sees the whole timeline, as a full re-check would.
+        var state = AccountDecider.Fold("acme", [
+            Ev.Expanded("c1", "2024-01-01", 10), Ev.Started("c1", "2024-02-01", 100), Ev.Expanded("c1", "2024-03-01", 5),
+            Ev.Expanded("c1", "2024-04-01", 5)]);
+        var later = AccountDecider.Decide(new SubmitEvent(Ev.Expanded("c1", "2024-05-01", 5), null), state);
+        Assert.Equal(ErrorCodes.ContractNotStarted, Assert.IsType<Decision.Refuse>(later).Error.Code);
+        var backDated = AccountDecider.Decide(new SubmitEvent(Ev.Expanded("c1", "2024-01-15", 5), null), state);
+        Assert.Equal(ErrorCodes.ContractNotStarted, Assert.IsType<Decision.Refuse>(backDated).Error.Code);
+        Assert.IsType<Decision.Accept>(AccountDecider.Decide(new SubmitEvent(Ev.Started("c2", "2024-05-01", 50), null), state));
+    }
 }

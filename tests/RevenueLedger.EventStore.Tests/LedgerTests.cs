@@ -177,6 +177,28 @@ public sealed class LedgerTests : IDisposable
             fromBytes.Select(r => r.Outcome));
     }
 
+    [Theory]
+    [InlineData("")]
+    [InlineData("\n")]
+    [InlineData("\n\n")]
+    [InlineData("\r\n")]
+    [InlineData("\r")]
+    [InlineData("x")]
+    [InlineData("\uFEFF")]
+    [InlineData("\uFEFF\n")]
+    public async Task Short_files_read_as_bytes_give_the_lines_a_text_reader_gives(string text)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        var expected = new List<string>();
+        using (var reader = new StreamReader(new MemoryStream(bytes)))
+            while (reader.ReadLine() is { } line) expected.Add(line);
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var outcomes = new List<SubmissionResult>();
+        var summary = await Importer.ImportAsync(new Ledger(store), new MemoryStream(bytes), (_, r) => outcomes.Add(r));
+        Assert.Equal(expected.Count, summary.Lines);
+        Assert.All(outcomes, o => Assert.Equal(Outcome.Invalid, o.Outcome));
+    }
+
     [Fact]
     public async Task Concurrent_importers_store_every_event_once_with_gapless_positions()
     {

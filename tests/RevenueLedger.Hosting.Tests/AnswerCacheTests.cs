@@ -55,4 +55,29 @@ public sealed class AnswerCacheTests
         Assert.Equal(5, (await second).Position);
         Assert.Equal(1, computedBySecond);
     }
+
+    [Fact]
+    public async Task Any_other_failure_of_the_computation_reaches_the_waiting_requests_without_their_computing_again()
+    {
+        var cache = new AnswerCache();
+        var started = new TaskCompletionSource();
+        var fail = new TaskCompletionSource();
+        var first = cache.GetOrComputeAsync("r", (1, 5), async () =>
+        {
+            started.SetResult();
+            await fail.Task;
+            throw new InvalidOperationException("the read models are away");
+        }, CancellationToken.None);
+        await started.Task;
+        int computedBySecond = 0;
+        var second = cache.GetOrComputeAsync("r", (1, 5), () =>
+        {
+            Interlocked.Increment(ref computedBySecond);
+            return Task.FromResult(At(5, "five"));
+        }, CancellationToken.None);
+        fail.SetResult();
+        await Assert.ThrowsAsync<InvalidOperationException>(() => first);
+        Assert.Equal("the read models are away", (await Assert.ThrowsAsync<InvalidOperationException>(() => second)).Message);
+        Assert.Equal(0, computedBySecond);
+    }
 }
