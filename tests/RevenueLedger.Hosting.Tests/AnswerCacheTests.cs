@@ -31,8 +31,8 @@ public sealed class AnswerCacheTests
         Assert.Same(next, await cache.GetOrComputeAsync("r", (1, 6), () => throw new InvalidOperationException("not again"), CancellationToken.None));
     }
 
-    [Fact]
-    public async Task When_the_computing_request_fails_the_waiting_ones_compute_it_themselves_and_its_failure_stays_its_own()
+    /// <summary>A first request whose computation throws <paramref name="failure"/> while a second one waits for it.</summary>
+    private static async Task<(Task<Answer> First, Task<Answer> Second, Func<int> ComputedBySecond)> FailingWhileOneWaitsAsync(Exception failure)
     {
         var cache = new AnswerCache();
         var started = new TaskCompletionSource();
@@ -41,7 +41,7 @@ public sealed class AnswerCacheTests
         {
             started.SetResult();
             await fail.Task;
-            throw new OperationCanceledException("the first caller went away");
+            throw failure;
         }, CancellationToken.None);
         await started.Task;
         int computedBySecond = 0;
@@ -51,33 +51,24 @@ public sealed class AnswerCacheTests
             return Task.FromResult(At(5, "five"));
         }, CancellationToken.None);
         fail.SetResult();
+        return (first, second, () => computedBySecond);
+    }
+
+    [Fact]
+    public async Task When_the_computing_request_is_cancelled_the_waiting_ones_compute_it_themselves()
+    {
+        var (first, second, computedBySecond) = await FailingWhileOneWaitsAsync(new OperationCanceledException("the first caller went away"));
         await Assert.ThrowsAsync<OperationCanceledException>(() => first);
         Assert.Equal(5, (await second).Position);
-        Assert.Equal(1, computedBySecond);
+        Assert.Equal(1, computedBySecond());
     }
 
     [Fact]
     public async Task Any_other_failure_of_the_computation_reaches_the_waiting_requests_without_their_computing_again()
     {
-        var cache = new AnswerCache();
-        var started = new TaskCompletionSource();
-        var fail = new TaskCompletionSource();
-        var first = cache.GetOrComputeAsync("r", (1, 5), async () =>
-        {
-            started.SetResult();
-            await fail.Task;
-            throw new InvalidOperationException("the read models are away");
-        }, CancellationToken.None);
-        await started.Task;
-        int computedBySecond = 0;
-        var second = cache.GetOrComputeAsync("r", (1, 5), () =>
-        {
-            Interlocked.Increment(ref computedBySecond);
-            return Task.FromResult(At(5, "five"));
-        }, CancellationToken.None);
-        fail.SetResult();
+        var (first, second, computedBySecond) = await FailingWhileOneWaitsAsync(new InvalidOperationException("the read models are away"));
         await Assert.ThrowsAsync<InvalidOperationException>(() => first);
         Assert.Equal("the read models are away", (await Assert.ThrowsAsync<InvalidOperationException>(() => second)).Message);
-        Assert.Equal(0, computedBySecond);
+        Assert.Equal(0, computedBySecond());
     }
 }
