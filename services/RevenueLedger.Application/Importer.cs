@@ -77,7 +77,7 @@ public static class Importer
             ct.ThrowIfCancellationRequested();
             chunk.Add(source.Current);
         }
-        return chunk.Count == 0 ? Task.FromResult(Array.Empty<ParseResult>()) : Task.Run(() => ParseAll(ledger, chunk), ct);
+        return chunk.Count == 0 ? Task.FromResult(Array.Empty<ParseResult>()) : Task.Run(() => ParseAll(chunk.Count, i => ledger.Parse(chunk[i])), ct);
     }
 
     private static Task<ParseResult[]> ParseNextAsync(Ledger ledger, ByteLines source, int chunkSize, CancellationToken ct)
@@ -91,22 +91,15 @@ public static class Importer
         }
         return Task.Run(() =>
         {
-            using (chunk)
-            {
-                var parsed = new ParseResult[chunk.Count];
-                Parallel.For(0, chunk.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-                    i => parsed[i] = ledger.Parse(chunk.Line(i)));
-                return parsed;
-            }
+            using (chunk) return ParseAll(chunk.Count, i => ledger.Parse(chunk.Line(i)));
         }, ct);
     }
 
     /// <summary>Parsing is independent per line, so it uses every core; deciding stays sequential.</summary>
-    private static ParseResult[] ParseAll(Ledger ledger, List<string> lines)
+    private static ParseResult[] ParseAll(int count, Func<int, ParseResult> parse)
     {
-        var parsed = new ParseResult[lines.Count];
-        Parallel.For(0, lines.Count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount },
-            i => parsed[i] = ledger.Parse(lines[i]));
+        var parsed = new ParseResult[count];
+        Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = Environment.ProcessorCount }, i => parsed[i] = parse(i));
         return parsed;
     }
 }

@@ -141,7 +141,7 @@ public static class AccountDecider
     /// dated on or after the contract's last one goes last, which links one node. A back-dated one rebuilds.
     /// </summary>
     private static ContractEvents Insert(string contractId, ContractEvents timeline, TimelineEntry entry) =>
-        timeline.Last is not { } last || last.Date <= entry.Date
+        timeline.GoesLast(entry)
             ? timeline.Append(contractId, entry)
             : ContractEvents.Of(contractId, InsertByDate(timeline.ToArray(), entry));
 
@@ -154,7 +154,7 @@ public static class AccountDecider
 
     /// <summary>The timeline with the entry inserted, validated: the latest event against the totals so far, a back-dated one in full.</summary>
     private static LedgerError? ValidateInsert(string contractId, ContractEvents timeline, TimelineEntry entry) =>
-        timeline.Last is not { } last || last.Date <= entry.Date
+        timeline.GoesLast(entry)
             ? timeline.ValidateAppend(contractId, entry)
             : ContractTimeline.Validate(contractId, InsertByDate(timeline.ToArray(), entry));
 }
@@ -243,7 +243,8 @@ public sealed class ContractEvents
 
     public int Count => _totals.Count;
 
-    public TimelineEntry? Last => _last?.Entry;
+    /// <summary>A new entry (the highest version) dated on or after the last one goes at the end.</summary>
+    public bool GoesLast(TimelineEntry entry) => _last is null || _last.Entry.Date <= entry.Date;
 
     /// <summary>A timeline of valid entries, in order.</summary>
     public static ContractEvents Of(string contractId, ImmutableArray<TimelineEntry> entries)

@@ -275,10 +275,10 @@ public sealed class AnswerCache
     /// A rebuild switches generation at the same position, so an answer is current only for the same generation
     /// (and at least the current position); as-of answers (<paramref name="current"/> null) are always current.
     /// </summary>
-    public bool TryGet(string key, (int Generation, long Position)? current, out Answer answer) =>
+    private bool TryGet(string key, (int Generation, long Position)? current, out Answer answer) =>
         _answers.TryGetValue(key, out answer!) && (current is not { } c || (answer.Generation == c.Generation && answer.Position >= c.Position));
 
-    public void Put(string key, Answer answer)
+    private void Put(string key, Answer answer)
     {
         if (_answers.Count >= MaxEntries) _answers.Clear();
         _answers[key] = answer;
