@@ -34,7 +34,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
     public static async Task<PostgresEventStore> OpenAsync(string connectionString, TimeProvider? time = null, bool create = true, CancellationToken ct = default)
     {
         var builder = new NpgsqlConnectionStringBuilder(connectionString);
-        var store = new PostgresEventStore(NpgsqlDataSource.Create(builder.ConnectionString), time ?? TimeProvider.System);
+        var store = new PostgresEventStore(PostgresDataSource.Create(builder.ConnectionString), time ?? TimeProvider.System);
         try
         {
             if (!create)
@@ -329,7 +329,10 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
     {
         var result = new Dictionary<string, List<RecordedEvent>>(StringComparer.Ordinal);
         if (accountIds.Count == 0) return new Dictionary<string, IReadOnlyList<RecordedEvent>>();
-        await using var cmd = _db.CreateCommand($"SELECT {Columns} FROM events WHERE account_id = ANY(@ids) ORDER BY account_id, stream_version");
+        // One index probe per account, whatever the planner estimates: `account_id = ANY(@ids)` with a thousand ids was
+        // estimated at ~50 events each and planned as a parallel sequential scan of the whole log (0.27 s at a million events).
+        await using var cmd = _db.CreateCommand(
+            $"SELECT e.* FROM unnest(@ids) AS a(id) CROSS JOIN LATERAL (SELECT {Columns} FROM events WHERE account_id = a.id ORDER BY stream_version) e");
         cmd.Parameters.AddWithValue("ids", accountIds.Distinct(StringComparer.Ordinal).ToArray());
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))

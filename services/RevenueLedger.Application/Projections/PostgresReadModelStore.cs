@@ -19,7 +19,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
 
     public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
-        var store = new PostgresReadModelStore(NpgsqlDataSource.Create(connectionString));
+        var store = new PostgresReadModelStore(RevenueLedger.EventStore.Postgres.PostgresDataSource.Create(connectionString));
         try
         {
             await store.MigrateAsync(ct);
