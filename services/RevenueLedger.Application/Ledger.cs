@@ -19,10 +19,17 @@ public sealed record BatchResult(bool Stored, IReadOnlyList<SubmissionResult> It
 public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, int maxCachedAccounts = 50_000)
 {
     private const int MaxAttempts = 20;
-    private readonly Func<string> _newEventId = newEventId ?? (() => "ev-" + Guid.CreateVersion7().ToString("N"));
+    private readonly Func<string> _newEventId = newEventId ?? EventIds.New;
+    /// <summary>Beyond this many accounts the known-account set is dropped and unknown accounts are looked up.</summary>
+    public const int MaxKnownAccounts = 1_000_000;
+
     private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
     private long _cacheHead = -1; // the log position the cached account states reflect
-    private bool _cacheComplete; // every account of the log up to _cacheHead is cached (the cache grew from an empty log)
+    // Every account with events in the log up to _knownHead: an account outside it has none, so deciding its events
+    // needs no lookup (a batch of new accounts cost a query per batch). Kept across invalidations: the log only grows.
+    private HashSet<string>? _known;
+    private long _knownHead = -1;
+    private bool _tooManyAccounts;
     private readonly SemaphoreSlim _gate = new(1, 1);
 
     public IEventStore Store => store;
@@ -35,21 +42,47 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
 
     /// <summary>Every item on its own (as `ledger import` submits lines): one refusal does not stop the others.</summary>
     public async Task<IReadOnlyList<SubmissionResult>> SubmitEachAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
-        (await RunAsync(items, atomic: false, ct)).Items;
+        (await RunAsync(items, batchSizes: null, ct)).Results;
 
     /// <summary>
     /// All or nothing: stored only when every item is accepted or a duplicate. When not stored, the items still say
     /// what each would have been and <see cref="BatchResult.Failure"/> names the first refusal.
     /// </summary>
-    public Task<BatchResult> SubmitBatchAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
-        RunAsync(items, atomic: true, ct);
+    public async Task<BatchResult> SubmitBatchAsync(IReadOnlyList<ParseResult> items, CancellationToken ct = default) =>
+        (await SubmitBatchesAsync([items], ct))[0];
 
-    private async Task<BatchResult> RunAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    /// <summary>
+    /// Several atomic batches in one append (a group commit): each is all or nothing on its own, decided in order on
+    /// top of the batches before it that were stored, so one refused batch leaves the others as they would be alone.
+    /// </summary>
+    public async Task<IReadOnlyList<BatchResult>> SubmitBatchesAsync(IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct = default)
+    {
+        var sizes = new int[batches.Count];
+        var items = new List<ParseResult>(batches.Sum(b => b.Count));
+        for (int b = 0; b < batches.Count; b++)
+        {
+            sizes[b] = batches[b].Count;
+            items.AddRange(batches[b]);
+        }
+        var outcome = await RunAsync(items, sizes, ct);
+        var results = new BatchResult[batches.Count];
+        for (int b = 0, start = 0; b < batches.Count; start += sizes[b++])
+        {
+            int? failed = outcome.Failed[b] is { } f ? f - start : null;
+            results[b] = new BatchResult(failed is null, new ArraySegment<SubmissionResult>(outcome.Results, start, sizes[b]), failed);
+        }
+        return results;
+    }
+
+    /// <summary>Per item, and per atomic batch the first item that was refused (an index into all items).</summary>
+    private sealed record Outcomes(SubmissionResult[] Results, int?[] Failed);
+
+    private async Task<Outcomes> RunAsync(IReadOnlyList<ParseResult> items, int[]? batchSizes, CancellationToken ct)
     {
         await _gate.WaitAsync(ct);
         try
         {
-            return await DecideAndCommitAsync(items, atomic, ct);
+            return await DecideAndCommitAsync(items, batchSizes, ct);
         }
         finally
         {
@@ -57,7 +90,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         }
     }
 
-    private async Task<BatchResult> DecideAndCommitAsync(IReadOnlyList<ParseResult> items, bool atomic, CancellationToken ct)
+    private async Task<Outcomes> DecideAndCommitAsync(IReadOnlyList<ParseResult> items, int[]? batchSizes, CancellationToken ct)
     {
         for (int attempt = 1; ; attempt++)
         {
@@ -65,12 +98,13 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             {
                 await SyncCacheAsync(ct);
                 // First try without looking every eventId up; if the store finds one already there, try again looking all up.
-                var decided = await DecideAsync(items, inFlight: null, lookUpAll: attempt > 1, ct);
-                if (atomic && decided.Failed is not null) return new BatchResult(false, decided.Results, decided.Failed);
-                var (result, appended) = await CommitAsync(decided, ct);
+                var decided = await DecideAsync(items, batchSizes, inFlight: null, lookUpAll: attempt > 1, ct)
+                    ?? await DecideAsync(items, batchSizes, inFlight: null, lookUpAll: true, ct)
+                    ?? throw new InvalidOperationException("a decision that looked every eventId up asked to look them up");
+                var (results, appended) = await CommitAsync(decided, ct);
                 if (AfterCommit(decided, appended))
                     foreach (var (account, state) in decided.Working) _accounts[account] = state;
-                return result;
+                return new Outcomes(results, decided.Failed);
             }
             catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
             {
@@ -94,13 +128,14 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     public async Task SubmitChunksAsync(IAsyncEnumerable<IReadOnlyList<ParseResult>> chunks, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct = default)
     {
         await _gate.WaitAsync(ct);
-        (IReadOnlyList<ParseResult> Items, Decided Decided, Task<(BatchResult, AppendResult?)> Commit)? inFlight = null;
+        (IReadOnlyList<ParseResult> Items, Decided Decided, Task<(SubmissionResult[], AppendResult?)> Commit)? inFlight = null;
         try
         {
             await SyncCacheAsync(ct);
             await foreach (var items in chunks.WithCancellation(ct))
             {
-                var next = await DecideAsync(items, inFlight?.Decided, lookUpAll: false, ct);
+                // Items on their own never ask for a second decision (a stored resubmission is settled in place).
+                var next = (await DecideAsync(items, batchSizes: null, inFlight?.Decided, lookUpAll: false, ct))!;
                 // The next chunk's decisions build on this one's account states before they are stored.
                 foreach (var (account, state) in next.Working) _accounts[account] = state;
                 bool valid = true;
@@ -114,7 +149,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 if (!valid)
                 {
                     Invalidate();
-                    onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
+                    onResults((await DecideAndCommitAsync(items, batchSizes: null, ct)).Results);
                     continue;
                 }
                 var decided = next;
@@ -134,7 +169,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 // That append may have happened: wait for it and report it, so no stored line goes unreported.
                 try
                 {
-                    onResults((await pending.Commit).Item1.Items);
+                    onResults((await pending.Commit).Item1);
                 }
                 catch (Exception commitFailure)
                 {
@@ -150,38 +185,58 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     }
 
     /// <summary>Waits for a chunk's append. False when the cache can no longer be trusted (it lost a race, or another writer appended in between).</summary>
-    private async Task<bool> FinishAsync(IReadOnlyList<ParseResult> items, Decided decided, Task<(BatchResult, AppendResult?)> commit, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct)
+    private async Task<bool> FinishAsync(IReadOnlyList<ParseResult> items, Decided decided, Task<(SubmissionResult[], AppendResult?)> commit, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct)
     {
         try
         {
-            var (result, appended) = await commit;
-            onResults(result.Items);
+            var (results, appended) = await commit;
+            onResults(results);
             return AfterCommit(decided, appended);
         }
         catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException)
         {
             Invalidate();
-            onResults((await DecideAndCommitAsync(items, atomic: false, ct)).Items);
+            onResults((await DecideAndCommitAsync(items, batchSizes: null, ct)).Results);
             return false;
         }
     }
 
-    /// <summary>Forgets every cached account when the log moved without us (another writer).</summary>
+    /// <summary>
+    /// Brings the cache to the log's head: when the log moved without us (another writer), the accounts it wrote since
+    /// are forgotten (their states changed) and learnt as known; a cache that no longer says which position it
+    /// reflects is dropped whole.
+    /// </summary>
     private async Task SyncCacheAsync(CancellationToken ct)
     {
         var head = (await store.GetHeadAsync(ct)).Position;
-        if (head != _cacheHead)
+        if (_tooManyAccounts)
+        {
+            if (head != _cacheHead) _accounts.Clear();
+            _cacheHead = head;
+            return;
+        }
+        if (head == _cacheHead && head == _knownHead) return;
+        if (_known is null || head < _knownHead)
         {
             _accounts.Clear();
-            _cacheComplete = head == 0;
+            _known = new HashSet<string>(head == 0 ? [] : await store.ReadAccountIdsAsync(0, head, ct), StringComparer.Ordinal);
         }
-        _cacheHead = head;
+        else
+        {
+            var written = head > _knownHead ? await store.ReadAccountIdsAsync(_knownHead, head, ct) : [];
+            if (_cacheHead == _knownHead)
+                foreach (var account in written) _accounts.Remove(account);
+            else
+                _accounts.Clear();
+            _known.UnionWith(written);
+        }
+        (_cacheHead, _knownHead) = (head, head);
+        if (_known.Count > MaxKnownAccounts) (_known, _knownHead, _tooManyAccounts) = (null, -1, true);
     }
 
     private void Invalidate()
     {
         _accounts.Clear();
-        _cacheComplete = false;
         _cacheHead = -1;
     }
 
@@ -192,11 +247,14 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     private bool AfterCommit(Decided decided, AppendResult? appended)
     {
         if (appended is null) return decided.AtHead == _cacheHead;
+        // Stored accounts have events, whatever else happened around the append.
+        if (_known is not null) foreach (var (_, e) in decided.AppendOrder) _known.Add(e.Event.AccountId);
         long firstNew = long.MaxValue;
         for (int i = 0; i < appended.Positions.Count; i++)
             if (!appended.Duplicates[i]) firstNew = Math.Min(firstNew, appended.Positions[i]);
         if (decided.AtHead >= 0 && firstNew == decided.AtHead + 1)
         {
+            if (_knownHead == decided.AtHead) _knownHead = appended.HeadPosition;
             _cacheHead = appended.HeadPosition;
             return true;
         }
@@ -206,7 +264,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
 
     /// <summary>A batch decided but not yet stored.</summary>
     private sealed record Decided(
-        SubmissionResult[] Results, int? Failed, List<(int Item, EventData Event)> AppendOrder,
+        SubmissionResult[] Results, int?[] Failed, List<(int Item, EventData Event)> AppendOrder,
         Dictionary<string, long> InitialVersions, Dictionary<string, (int Item, LedgerEvent Event)> Pending,
         List<(int Item, int Of)> DuplicateOfPending, Dictionary<string, AccountState> Working)
     {
@@ -221,13 +279,17 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     }
 
     /// <summary>
-    /// Decides a batch against the cached account states. Without <paramref name="lookUpAll"/>, only eventIds of
-    /// this batch and the one in flight are known: each refusal is then checked against the store (a resubmitted
-    /// event is a duplicate, not a rejection), and acceptances go to the store with <see cref="IEventStore.AppendNewAsync"/>,
-    /// which fails if any of them was stored before, so the batch is decided again with every id looked up.
-    /// Looking up only the rare refusals saves a lookup per event on the common path.
+    /// Decides items against the cached account states, in consecutive atomic batches of <paramref name="batchSizes"/>
+    /// (null: every item on its own). A batch with a refusal keeps its items' outcomes but is taken back whole, so the
+    /// batches after it are decided as if it had not been submitted. Without <paramref name="lookUpAll"/>, only eventIds
+    /// of these items and of the chunk in flight are known: each refusal is then checked against the store (a
+    /// resubmitted event is a duplicate, not a rejection), and acceptances go to the store with
+    /// <see cref="IEventStore.AppendNewAsync"/>, which fails if any of them was stored before, so the items are decided
+    /// again with every id looked up. Looking up only the rare refusals saves a lookup per event on the common path.
+    /// Null when a refusal found in the store belongs to a batch of several items: its batch's fate, and so the
+    /// decisions after it, change, so the caller decides again with every id looked up.
     /// </summary>
-    private async Task<Decided> DecideAsync(IReadOnlyList<ParseResult> items, Decided? inFlight, bool lookUpAll, CancellationToken ct)
+    private async Task<Decided?> DecideAsync(IReadOnlyList<ParseResult> items, int[]? batchSizes, Decided? inFlight, bool lookUpAll, CancellationToken ct)
     {
         var events = items.Where(i => i.Event is not null).Select(i => i.Event!).ToList();
         var stored = lookUpAll
@@ -242,45 +304,65 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         var pending = new Dictionary<string, (int Item, LedgerEvent Event)>(items.Count, StringComparer.Ordinal);
         var duplicateOfPending = new List<(int Item, int Of)>();
         var working = new Dictionary<string, AccountState>(items.Count, StringComparer.Ordinal);
+        var failed = new int?[batchSizes?.Length ?? items.Count];
+        var undo = new List<(string Account, AccountState? Before, string EventId)>(); // what the current batch's acceptances changed
 
-        for (int i = 0; i < items.Count; i++)
+        for (int batch = 0, start = 0; batch < failed.Length; start += Size(batch), batch++)
         {
-            if (items[i].Error is { } invalid)
+            int end = start + Size(batch), appendMark = appendOrder.Count, duplicateMark = duplicateOfPending.Count;
+            undo.Clear();
+            for (int i = start; i < end; i++)
             {
-                results[i] = new SubmissionResult(Outcome.Invalid, null, null, invalid);
-                continue;
+                if (items[i].Error is { } invalid)
+                {
+                    results[i] = new SubmissionResult(Outcome.Invalid, null, null, invalid);
+                    failed[batch] ??= i;
+                    continue;
+                }
+                var e = items[i].Event!;
+                if (!working.TryGetValue(e.AccountId, out var state))
+                {
+                    state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
+                    initialVersions[e.AccountId] = state.Version;
+                }
+                // An id repeated among these items (or in the chunk still being stored) is compared with that pending
+                // event; canonical JSON only when that happens.
+                ExistingEvent? existing =
+                    pending.TryGetValue(e.EventId, out var p) ? new ExistingEvent(0, p.Event.StoredType, WireFormat.ToCanonicalJson(p.Event))
+                    : inFlight is not null && inFlight.Pending.TryGetValue(e.EventId, out var f) ? new ExistingEvent(0, f.Event.StoredType, WireFormat.ToCanonicalJson(f.Event))
+                    : stored.TryGetValue(e.EventId, out var s) ? s.AsExisting() : null;
+                switch (AccountDecider.Decide(new SubmitEvent(e, existing), state))
+                {
+                    case Decision.Accept accept:
+                        if (end - start > 1) undo.Add((e.AccountId, working.GetValueOrDefault(e.AccountId), e.EventId));
+                        working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
+                        pending[e.EventId] = (i, e);
+                        appendOrder.Add((i, EventData.From(e, items[i].TraceContext))); // payload serialised here, off the append's critical path
+                        results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
+                        break;
+                    case Decision.AlreadyStored already:
+                        if (pending.TryGetValue(e.EventId, out var of)) duplicateOfPending.Add((i, of.Item));
+                        else if (already.Position <= 0) duplicateOfPending.Add((i, -1 - inFlight!.Pending[e.EventId].Item));
+                        results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position <= 0 ? null : already.Position, null);
+                        working[e.AccountId] = state;
+                        break;
+                    case Decision.Refuse refuse:
+                        results[i] = new SubmissionResult(refuse.Error.Outcome, e.EventId, null, refuse.Error);
+                        working[e.AccountId] = state;
+                        failed[batch] ??= i;
+                        break;
+                }
             }
-            var e = items[i].Event!;
-            if (!working.TryGetValue(e.AccountId, out var state))
+            if (failed[batch] is null) continue;
+            // Taken back whole: later batches are decided without it.
+            for (int u = undo.Count - 1; u >= 0; u--)
             {
-                state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
-                initialVersions[e.AccountId] = state.Version;
+                var (account, before, eventId) = undo[u];
+                if (before is null) working.Remove(account); else working[account] = before;
+                pending.Remove(eventId);
             }
-            // An id repeated within the batch (or the chunk still being stored) is compared with that pending event;
-            // canonical JSON only when that happens.
-            ExistingEvent? existing =
-                pending.TryGetValue(e.EventId, out var p) ? new ExistingEvent(0, p.Event.StoredType, WireFormat.ToCanonicalJson(p.Event))
-                : inFlight is not null && inFlight.Pending.TryGetValue(e.EventId, out var f) ? new ExistingEvent(0, f.Event.StoredType, WireFormat.ToCanonicalJson(f.Event))
-                : stored.TryGetValue(e.EventId, out var s) ? s.AsExisting() : null;
-            switch (AccountDecider.Decide(new SubmitEvent(e, existing), state))
-            {
-                case Decision.Accept accept:
-                    working[e.AccountId] = AccountDecider.Evolve(state, accept.Event);
-                    pending[e.EventId] = (i, e);
-                    appendOrder.Add((i, EventData.From(e, items[i].TraceContext))); // payload serialised here, off the append's critical path
-                    results[i] = new SubmissionResult(Outcome.Accepted, e.EventId, null, null);
-                    break;
-                case Decision.AlreadyStored already:
-                    if (pending.TryGetValue(e.EventId, out var of)) duplicateOfPending.Add((i, of.Item));
-                    else if (already.Position <= 0) duplicateOfPending.Add((i, -1 - inFlight!.Pending[e.EventId].Item));
-                    results[i] = new SubmissionResult(Outcome.Duplicate, e.EventId, already.Position <= 0 ? null : already.Position, null);
-                    working[e.AccountId] = state;
-                    break;
-                case Decision.Refuse refuse:
-                    results[i] = new SubmissionResult(refuse.Error.Outcome, e.EventId, null, refuse.Error);
-                    working[e.AccountId] = state;
-                    break;
-            }
+            appendOrder.RemoveRange(appendMark, appendOrder.Count - appendMark);
+            duplicateOfPending.RemoveRange(duplicateMark, duplicateOfPending.Count - duplicateMark);
         }
 
         if (!lookUpAll)
@@ -289,8 +371,11 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             var rejected = Enumerable.Range(0, items.Count).Where(i => results[i].Outcome == Outcome.Rejected).ToList();
             var found = rejected.Count == 0 ? new Dictionary<string, RecordedEvent>()
                 : await store.FindEventsAsync(rejected.Select(i => items[i].Event!.EventId).Distinct(StringComparer.Ordinal).ToList(), ct);
+            if (batchSizes is not null && batchSizes.Any(n => n > 1) && rejected.Any(i => found.ContainsKey(items[i].Event!.EventId)))
+                return null;
             foreach (var i in rejected)
             {
+                // Each item is its own batch here, so settling it changes nothing else.
                 var e = items[i].Event!;
                 if (!found.TryGetValue(e.EventId, out var s)) continue;
                 results[i] = AccountDecider.Decide(new SubmitEvent(e, s.AsExisting()), AccountState.Initial(e.AccountId)) switch
@@ -299,19 +384,27 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                     Decision.Refuse conflict => new SubmissionResult(conflict.Error.Outcome, e.EventId, null, conflict.Error),
                     _ => results[i],
                 };
+                if (results[i].Outcome == Outcome.Duplicate) failed[batchSizes is null ? i : BatchOf(batchSizes, i)] = null;
             }
         }
-        int? failed = Enumerable.Range(0, items.Count).Cast<int?>()
-            .FirstOrDefault(i => results[i!.Value].Outcome is not (Outcome.Accepted or Outcome.Duplicate));
         return new Decided(results, failed, appendOrder, initialVersions, pending, duplicateOfPending, working)
         {
             Previous = inFlight,
             AtHead = inFlight is null ? _cacheHead : -1,
             LookedUpAll = lookUpAll,
         };
+
+        int Size(int batch) => batchSizes?[batch] ?? 1;
     }
 
-    private async Task<(BatchResult Result, AppendResult? Appended)> CommitAsync(Decided d, CancellationToken ct)
+    private static int BatchOf(int[] batchSizes, int item)
+    {
+        int batch = 0;
+        for (int start = 0; item >= start + batchSizes[batch]; start += batchSizes[batch++]) { }
+        return batch;
+    }
+
+    private async Task<(SubmissionResult[] Results, AppendResult? Appended)> CommitAsync(Decided d, CancellationToken ct)
     {
         var results = d.Results;
         AppendResult? appended = null;
@@ -344,7 +437,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         foreach (var (item, of) in d.DuplicateOfPending)
             results[item] = results[item] with { Position = of >= 0 ? results[of].Position : d.Previous!.Results[-1 - of].Position };
         d.Previous = null;
-        return (new BatchResult(d.AppendOrder.Count > 0 || d.Failed is null, results, d.Failed), appended);
+        return (results, appended);
     }
 
     private async Task LoadAccountsAsync(IEnumerable<string> accountIds, Decided? inFlight, CancellationToken ct)
@@ -354,17 +447,18 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         {
             // Evict everything but what the chunk still being stored decided: that is nowhere else yet.
             _accounts.Clear();
-            _cacheComplete = false;
             if (inFlight is not null) foreach (var (account, state) in inFlight.Working) _accounts[account] = state;
         }
         var missing = ids.Where(a => !_accounts.ContainsKey(a)).ToList();
         if (missing.Count == 0) return;
-        if (_cacheComplete)
+        if (_known is not null)
         {
-            // Missing from a complete cache: the account has no events yet. Another writer moving the head drops the
-            // completeness (and an append racing one fails its expected version), so this never hides their accounts.
-            foreach (var id in missing) _accounts[id] = AccountState.Initial(id);
-            return;
+            // Not known: the account has no events yet (an append racing another writer's first event for it fails
+            // its expected version, so this never hides their events).
+            foreach (var id in missing)
+                if (!_known.Contains(id)) _accounts[id] = AccountState.Initial(id);
+            missing.RemoveAll(_accounts.ContainsKey);
+            if (missing.Count == 0) return;
         }
         var streams = await store.ReadStreamsAsync(missing, ct);
         foreach (var id in missing)

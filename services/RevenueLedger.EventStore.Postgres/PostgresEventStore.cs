@@ -344,6 +344,17 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         return result.ToDictionary(kv => kv.Key, kv => (IReadOnlyList<RecordedEvent>)kv.Value, StringComparer.Ordinal);
     }
 
+    public async Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default)
+    {
+        await using var cmd = _db.CreateCommand("SELECT DISTINCT account_id FROM events WHERE position > @after AND position <= @to");
+        cmd.Parameters.AddWithValue("after", afterPosition);
+        cmd.Parameters.AddWithValue("to", toPosition);
+        var result = new List<string>();
+        await using var r = await cmd.ExecuteReaderAsync(ct);
+        while (await r.ReadAsync(ct)) result.Add(r.GetString(0));
+        return result;
+    }
+
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var cmd = _db.CreateCommand($"SELECT {Columns} FROM events WHERE position >= @from AND position <= @to ORDER BY position");
@@ -366,9 +377,13 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var batch = new RawEventBatch();
         // Rows are consumed synchronously: the data arrive in large buffers, and an await per row costs more than it saves.
+        // Text columns are copied as their UTF-8 bytes straight into the batch: no string per row.
         while (r.Read())
         {
-            batch.Add(r.GetInt64(0), System.Text.Encoding.UTF8.GetBytes(r.GetString(1)), System.Text.Encoding.UTF8.GetBytes(r.GetString(2)));
+            int typeLength = (int)r.GetBytes(1, 0, null, 0, 0), payloadLength = (int)r.GetBytes(2, 0, null, 0, 0);
+            var (buffer, offset) = batch.Reserve(r.GetInt64(0), typeLength, payloadLength);
+            r.GetBytes(1, 0, buffer, offset, typeLength);
+            r.GetBytes(2, 0, buffer, offset + typeLength, payloadLength);
             if (batch.IsFull)
             {
                 yield return batch;

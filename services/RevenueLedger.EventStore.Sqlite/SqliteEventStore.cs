@@ -310,6 +310,19 @@ public sealed class SqliteEventStore : IEventStore
         return result;
     }
 
+    public async Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT DISTINCT account_id FROM events WHERE position > $after AND position <= $to";
+        cmd.Parameters.AddWithValue("$after", afterPosition);
+        cmd.Parameters.AddWithValue("$to", toPosition);
+        var result = new List<string>();
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) result.Add(r.GetString(0));
+        return result;
+    }
+
     public async IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, [EnumeratorCancellation] CancellationToken ct = default)
     {
         await using var c = await OpenConnectionAsync(ct);

@@ -27,6 +27,12 @@ public interface IEventStore : IAsyncDisposable
     /// <summary>Several streams at once (for deciding a batch); accounts without events are absent.</summary>
     Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default);
 
+    /// <summary>
+    /// Every account with events in (<paramref name="afterPosition"/>, <paramref name="toPosition"/>], once each: what a
+    /// writer needs to know which accounts exist, and which ones another writer changed.
+    /// </summary>
+    Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default);
+
     /// <summary>The log in position order, from <paramref name="fromPosition"/> up to <paramref name="toPosition"/>, both inclusive.</summary>
     IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default);
 
@@ -121,12 +127,22 @@ public sealed class RawEventBatch
 
     public void Add(long position, ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
     {
-        int need = _used + storedType.Length + payload.Length;
+        var (buffer, offset) = Reserve(position, storedType.Length, payload.Length);
+        storedType.CopyTo(buffer.AsSpan(offset));
+        payload.CopyTo(buffer.AsSpan(offset + storedType.Length));
+    }
+
+    /// <summary>
+    /// Adds a row whose bytes the caller writes itself (e.g. a driver copying a column straight from its buffer):
+    /// the stored type at <c>Offset</c>, its payload right after it.
+    /// </summary>
+    public (byte[] Buffer, int Offset) Reserve(long position, int storedTypeLength, int payloadLength)
+    {
+        int start = _used, need = _used + storedTypeLength + payloadLength;
         if (need > _bytes.Length) Array.Resize(ref _bytes, Math.Max(_bytes.Length * 2, need));
-        storedType.CopyTo(_bytes.AsSpan(_used));
-        payload.CopyTo(_bytes.AsSpan(_used + storedType.Length));
-        _rows.Add((position, _used, storedType.Length, _used + storedType.Length, payload.Length));
+        _rows.Add((position, start, storedTypeLength, start + storedTypeLength, payloadLength));
         _used = need;
+        return (_bytes, start);
     }
 
     /// <summary>Parses batches as they are read, each on another core while the next one is read.</summary>

@@ -23,7 +23,7 @@ internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoin
         {
             e.UseStoreRetry();
             e.Consumer(() => new RecordRevenueEventConsumer(context.GetRequiredService<SubmissionQueue>()));
-            e.Consumer(() => new RecordRevenueEventsConsumer(context.GetRequiredService<LedgerStores>(), context.GetRequiredService<LedgerSignals>()));
+            e.Consumer(() => new RecordRevenueEventsConsumer(context.GetRequiredService<SubmissionQueue>()));
         });
         // For systems that are not MassTransit: the body is the event itself, no envelope, no content type needed.
         bus.ReceiveEndpoint(Queues.RawJson, e =>
@@ -80,7 +80,7 @@ internal sealed class RecordRevenueEventConsumer(SubmissionQueue queue) : IConsu
     }
 }
 
-internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSignals signals) : IConsumer<RecordRevenueEvents>
+internal sealed class RecordRevenueEventsConsumer(SubmissionQueue queue) : IConsumer<RecordRevenueEvents>
 {
     public async Task Consume(ConsumeContext<RecordRevenueEvents> context)
     {
@@ -93,7 +93,7 @@ internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSig
             return;
         }
         var items = events.Select((e, i) => IngestionBusEndpoints.Parse(context, e.GetRawText(), i)).ToList();
-        var result = await Submissions.BatchAsync(stores, items, context.CancellationToken);
+        var result = await queue.SubmitBatchAsync(items, context.CancellationToken);
         if (!result.Stored)
         {
             var failure = result.Failure!;
@@ -101,7 +101,6 @@ internal sealed class RecordRevenueEventsConsumer(LedgerStores stores, LedgerSig
             return;
         }
         var accepted = result.Items.Where(r => r.Outcome == Outcome.Accepted).Select(r => r.Position!.Value).ToList();
-        if (accepted.Count > 0) signals.Appended(accepted.Max());
         if (context.ResponseAddress is not null)
             await context.RespondAsync(new RevenueEventsAccepted(
                 accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null, accepted.Count, result.Items.Count - accepted.Count,

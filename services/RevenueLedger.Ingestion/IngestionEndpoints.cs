@@ -68,7 +68,7 @@ public static class IngestionEndpoints
     }
 
     private static async Task<Results<Created<BatchSubmitted>, Ok<BatchSubmitted>, ProblemHttpResult>> SubmitBatchAsync(
-        HttpRequest request, LedgerStores stores, LedgerSignals signals, CancellationToken ct)
+        HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
         if (await RequestBody.ReadAsync(request, ct) is not { } body) return (ProblemHttpResult)RequestBody.TooLarge();
         List<ParseResult> items;
@@ -89,7 +89,7 @@ public static class IngestionEndpoints
         {
             return Problems.Result(StatusCodes.Status400BadRequest, ErrorCodes.MalformedJson, "Malformed JSON", $"the body is not valid JSON: {ex.Message}");
         }
-        var result = await Submissions.BatchAsync(stores, items, ct);
+        var result = await queue.SubmitBatchAsync(items, ct);
         if (!result.Stored)
         {
             var failure = result.Failure!;
@@ -101,7 +101,6 @@ public static class IngestionEndpoints
             accepted.Count, result.Items.Count - accepted.Count,
             result.Items.Select((r, i) => new BatchItem(i, r.EventId!, r.Outcome.ToString().ToLowerInvariant(), r.Position!.Value)).ToList());
         if (accepted.Count == 0) return TypedResults.Ok(response);
-        signals.Appended(accepted.Max());
         return TypedResults.Created($"/v1/log?fromPosition={response.FirstPosition}&limit={accepted.Count}", response);
 
         static ProblemHttpResult BatchProblem(string code, string detail) => Problems.Result(StatusCodes.Status400BadRequest, code, "Invalid batch", detail);

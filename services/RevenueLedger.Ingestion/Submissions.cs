@@ -8,23 +8,15 @@ namespace RevenueLedger.Ingestion;
 /// <summary>Appends as every ingestion path does them (HTTP and bus): timed, counted and traced.</summary>
 public static class Submissions
 {
-    public static async Task<IReadOnlyList<SubmissionResult>> EachAsync(LedgerStores stores, IReadOnlyList<ParseResult> items, CancellationToken ct)
+    /// <summary>Atomic batches in one append (see <see cref="Ledger.SubmitBatchesAsync"/>).</summary>
+    public static async Task<IReadOnlyList<BatchResult>> GroupAsync(LedgerStores stores, IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct)
     {
         // A group commit serves many requests: one span, in the trace of the first, linked to the others'.
-        using var span = StartAppend(items);
+        using var span = StartAppend(batches.SelectMany(b => b));
         var clock = Stopwatch.StartNew();
-        var results = await Guarded(stores, stores.Ledger.SubmitEachAsync(items, ct));
-        Record(span, clock, results.Count(r => r.Outcome == Outcome.Accepted));
+        var results = await Guarded(stores, stores.Ledger.SubmitBatchesAsync(batches, ct));
+        Record(span, clock, results.Where(r => r.Stored).Sum(r => r.Items.Count(i => i.Outcome == Outcome.Accepted)));
         return results;
-    }
-
-    public static async Task<BatchResult> BatchAsync(LedgerStores stores, IReadOnlyList<ParseResult> items, CancellationToken ct)
-    {
-        using var span = StartAppend(items);
-        var clock = Stopwatch.StartNew();
-        var result = await Guarded(stores, stores.Ledger.SubmitBatchAsync(items, ct));
-        Record(span, clock, result.Stored ? result.Items.Count(r => r.Outcome == Outcome.Accepted) : 0);
-        return result;
     }
 
     /// <summary>A lost database connection clears the pools before the failure goes on to the caller (who retries).</summary>
@@ -41,7 +33,7 @@ public static class Submissions
         }
     }
 
-    private static Activity? StartAppend(IReadOnlyList<ParseResult> items)
+    private static Activity? StartAppend(IEnumerable<ParseResult> items)
     {
         if (!LedgerTelemetry.Source.HasListeners()) return null;
         var contexts = items.Select(i => i.TraceContext).Where(c => c is not null).Distinct().ToList();
@@ -49,7 +41,7 @@ public static class Submissions
         var links = contexts.Skip(1).Take(64)
             .Select(c => ActivityContext.TryParse(c, null, out var l) ? new ActivityLink(l) : default).Where(l => l.Context != default);
         var span = LedgerTelemetry.Source.StartActivity("ledger.append", ActivityKind.Internal, parent, links: links);
-        span?.SetTag("ledger.submissions", items.Count);
+        span?.SetTag("ledger.submissions", items.Count());
         return span;
     }
 

@@ -53,6 +53,76 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task Batches_committed_together_are_each_all_or_nothing_and_a_refused_one_counts_for_nothing_after_it()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(store);
+        var results = await ledger.SubmitBatchesAsync([
+            Parse(ledger, Started("a1", "a")),
+            // Refused by its contraction: its +10 must not reach the batches after it.
+            Parse(ledger, Expanded("a2", "a"), Contracted("a3", "a", "500")),
+            // 105 > 100 only once the refused expansion is taken back.
+            Parse(ledger, Contracted("a4", "a", "105")),
+            // a2 again: new, since the batch that carried it was refused.
+            Parse(ledger, Expanded("a2", "a", "20"), Started("b1", "b")),
+        ]);
+        Assert.Equal([true, false, false, true], results.Select(r => r.Stored));
+        Assert.Equal(1, results[1].FailedIndex);
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, results[1].Failure!.Error!.Code);
+        Assert.Equal(0, results[2].FailedIndex);
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, results[2].Failure!.Error!.Code);
+        Assert.Equal([1L], results[0].Items.Select(i => i.Position!.Value));
+        Assert.Equal([2L, 3L], results[3].Items.Select(i => i.Position!.Value));
+        var log = new List<string>();
+        await foreach (var e in store.ReadAllAsync()) log.Add(e.EventId + ":" + e.Payload.Contains("\"20\"", StringComparison.Ordinal));
+        Assert.Equal(["a1:False", "a2:True", "b1:False"], log);
+    }
+
+    [Fact]
+    public async Task A_stored_event_resubmitted_in_a_batch_of_several_is_a_duplicate_not_a_refusal_of_the_batch()
+    {
+        await using var store = await SqliteEventStore.OpenAsync(DbPath);
+        var first = new Ledger(store);
+        await first.SubmitEachAsync(Parse(first, Started("a1", "a")));
+        // A fresh ledger's rules alone refuse a second start of c1; the store says it is the stored event itself.
+        var fresh = new Ledger(store);
+        var batch = await fresh.SubmitBatchAsync(Parse(fresh, Started("a1", "a"), Expanded("a2", "a")));
+        Assert.True(batch.Stored);
+        Assert.Equal([Outcome.Duplicate, Outcome.Accepted], batch.Items.Select(i => i.Outcome));
+        Assert.Equal([1L, 2L], batch.Items.Select(i => i.Position!.Value));
+    }
+
+    [Fact]
+    public async Task An_account_another_writer_creates_after_this_ledger_learnt_the_accounts_is_not_taken_for_new()
+    {
+        // A ledger knows which accounts the log held when it last looked, and decides events of others as new
+        // accounts without a lookup; an account another writer creates later must be learnt from the log.
+        await using var s1 = await SqliteEventStore.OpenAsync(DbPath);
+        await using var s2 = await SqliteEventStore.OpenAsync(DbPath);
+        var (l1, l2) = (new Ledger(s1), new Ledger(s2));
+        Assert.Equal(Outcome.Accepted, (await l1.SubmitEachAsync(Parse(l1, Started("a1", "a")))).Single().Outcome);
+        Assert.Equal(Outcome.Accepted, (await l2.SubmitEachAsync(Parse(l2, Started("x1", "x", mrr: "50")))).Single().Outcome);
+        var again = (await l1.SubmitEachAsync(Parse(l1, Started("x2", "x")))).Single();
+        Assert.Equal(Outcome.Rejected, again.Outcome);
+        Assert.Equal(ErrorCodes.ContractAlreadyStarted, again.Error!.Code);
+        // And its state is the stored one: 50 − 60 < 0.
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, (await l1.SubmitEachAsync(Parse(l1, Contracted("x3", "x", "60")))).Single().Error!.Code);
+    }
+
+    [Fact]
+    public void Generated_event_ids_are_uuid_v7_text_unique_and_in_time_order()
+    {
+        var t = DateTimeOffset.Parse("2026-12-02T10:00:00Z", System.Globalization.CultureInfo.InvariantCulture);
+        var ids = Enumerable.Range(0, 3_000).Select(i => EventIds.New(t.AddMilliseconds(i))).ToList();
+        Assert.All(ids, id => Assert.Matches("^ev-[0-9a-f]{12}7[0-9a-f]{3}[89ab][0-9a-f]{15}$", id));
+        Assert.Equal(ids.Count, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.Equal(ids, ids.Order(StringComparer.Ordinal));
+        // The text is the standard UUID's: its first 48 bits are the Unix milliseconds.
+        Assert.Equal(t.ToUnixTimeMilliseconds(), Convert.ToInt64(ids[0][3..15], 16));
+        Assert.Equal(7, Guid.Parse(ids[0][3..]).Version);
+    }
+
+    [Fact]
     public async Task A_duplicate_inside_one_batch_gets_the_stored_position()
     {
         await using var store = await SqliteEventStore.OpenAsync(DbPath);

@@ -249,10 +249,11 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         }
         if (changes.Accounts.Count > 0)
         {
-            await using (var delete = new NpgsqlCommand("DELETE FROM rm_account_history WHERE generation = @g AND account_id = ANY(@ids)", c, tx))
+            if (changes.Replaced > 0)
             {
+                await using var delete = new NpgsqlCommand("DELETE FROM rm_account_history WHERE generation = @g AND account_id = ANY(@ids)", c, tx);
                 delete.Parameters.AddWithValue("g", generation);
-                delete.Parameters.AddWithValue("ids", changes.Accounts.Select(a => a.AccountId).ToArray());
+                delete.Parameters.AddWithValue("ids", changes.Accounts.Take(changes.Replaced).Select(a => a.AccountId).ToArray());
                 await delete.ExecuteNonQueryAsync(ct);
             }
             await using var histories = await c.BeginBinaryImportAsync("COPY rm_account_history FROM STDIN (FORMAT BINARY)", ct);

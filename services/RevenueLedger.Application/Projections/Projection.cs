@@ -13,8 +13,18 @@ public readonly record struct WindowKey(WindowKind Kind, DateOnly From, DateOnly
     public static string KindName(WindowKind kind) => kind.ToString().ToLowerInvariant();
 }
 
-/// <summary>What one projection step changed: the rows of these windows and these accounts' histories, up to Position.</summary>
-public sealed record ProjectionChanges(long Position, IReadOnlyList<(WindowKey Key, WindowReport Report)> Windows, IReadOnlyList<AccountHistory> Accounts);
+/// <summary>
+/// What one projection step changed: the rows of these windows and these accounts' histories, up to Position. The
+/// first <see cref="Replaced"/> histories replace stored ones; the rest are of accounts that have none stored yet
+/// (so a store need not look for an old row to remove).
+/// </summary>
+public sealed record ProjectionChanges(long Position, IReadOnlyList<(WindowKey Key, WindowReport Report)> Windows, IReadOnlyList<AccountHistory> Accounts, int Replaced)
+{
+    public ProjectionChanges(long position, IReadOnlyList<(WindowKey Key, WindowReport Report)> windows, IReadOnlyList<AccountHistory> accounts)
+        : this(position, windows, accounts, accounts.Count)
+    {
+    }
+}
 
 /// <summary>
 /// The projection engine: folds the log, in position order, into every account's history and the NRR, bridge and
@@ -140,16 +150,18 @@ public sealed class Projection
     /// <summary>Rebuilds the histories of the accounts changed since the last flush and updates the window totals.</summary>
     public ProjectionChanges Flush()
     {
-        var touched = new Dictionary<string, DateOnly>(_touched, StringComparer.Ordinal);
-        _touched.Clear();
-        if (touched.Count == 0) return new ProjectionChanges(Position, [], []);
+        if (_touched.Count == 0) return new ProjectionChanges(Position, [], []);
 
-        var rebuilt = touched.Keys.Select(id => (Id: id, Old: _histories.GetValueOrDefault(id), New: Build(id))).ToList();
-        foreach (var (id, _, history) in rebuilt) _histories[id] = history;
+        // Accounts with a stored history first: ProjectionChanges says how many replace one.
+        var rebuilt = _touched.Select(t => (Id: t.Key, Since: t.Value, Old: _histories.GetValueOrDefault(t.Key), New: Build(t.Key)))
+            .OrderBy(r => r.Old is null).ToList();
+        int replaced = rebuilt.Count(r => r.Old is not null);
+        _touched.Clear();
+        foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
 
         var changedWindows = new HashSet<WindowKey>();
         var newWindows = Horizon().Where(k => !_windows.ContainsKey(k)).ToList();
-        bool recomputeAll = _windows.Count == 0 || touched.Count * 4 > _histories.Count;
+        bool recomputeAll = _windows.Count == 0 || rebuilt.Count * 4 > _histories.Count;
         if (recomputeAll)
         {
             // Most accounts changed (a catch-up): summing every account once beats taking out and putting back.
@@ -169,9 +181,9 @@ public sealed class Projection
             foreach (var (key, totals) in _windows)
             {
                 bool changed = false;
-                foreach (var (id, old, history) in rebuilt)
+                foreach (var (_, since, old, history) in rebuilt)
                 {
-                    if (key.To <= touched[id]) continue; // the window ends before anything this account changed
+                    if (key.To <= since) continue; // the window ends before anything this account changed
                     if (old is not null) totals.Add(old, -1);
                     totals.Add(history);
                     changed = true;
@@ -187,7 +199,7 @@ public sealed class Projection
             }
         }
         var windows = changedWindows.Order(_windows.Comparer).Select(k => (k, _windows[k].ToReport())).ToList();
-        return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList());
+        return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList(), replaced);
     }
 
     /// <summary>Every window's current rows (what a full write of the read model contains).</summary>
