@@ -6,27 +6,71 @@ public static class RequestBody
 {
     /// <summary>
     /// The whole body, at most <see cref="HostSettings.MaxBodyBytes"/>; null when larger (the caller answers 413). The
-    /// limit is checked here as well as by Kestrel so that every server (and the test server) refuses alike.
+    /// limit is checked here as well as by Kestrel so that every server (and the test server) refuses alike. The bytes
+    /// sit in a pooled buffer until the body is disposed: a batch's body is large enough for the large-object heap,
+    /// and a new one per request made the service run a full collection every second or two under load.
     /// </summary>
-    public static async Task<byte[]?> ReadAsync(HttpRequest request, CancellationToken ct)
+    public static async Task<Body?> ReadAsync(HttpRequest request, CancellationToken ct)
     {
         if (request.ContentLength > HostSettings.MaxBodyBytes) return null;
-        using var buffer = new MemoryStream(request.ContentLength is { } n ? (int)n : 4096);
-        var chunk = new byte[16 * 1024];
-        int read;
+        var body = new Body(request.ContentLength is { } n ? (int)n + 1 : 16 * 1024);
         try
         {
-            while ((read = await request.Body.ReadAsync(chunk, ct)) > 0)
+            while (true)
             {
-                if (buffer.Length + read > HostSettings.MaxBodyBytes) return null;
-                buffer.Write(chunk, 0, read);
+                if (body.Free == 0) body.Grow();
+                int read = await request.Body.ReadAsync(body.FreeMemory, ct);
+                if (read == 0) return body;
+                body.Advance(read);
+                if (body.Length > HostSettings.MaxBodyBytes)
+                {
+                    body.Dispose();
+                    return null;
+                }
             }
         }
         catch (BadHttpRequestException ex) when (ex.StatusCode == StatusCodes.Status413PayloadTooLarge)
         {
+            body.Dispose();
             return null;
         }
-        return buffer.ToArray();
+        catch
+        {
+            body.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>A request body in a buffer rented from the shared pool; the bytes are not to be used after disposal.</summary>
+    public sealed class Body(int capacity) : IDisposable
+    {
+        private byte[] _buffer = System.Buffers.ArrayPool<byte>.Shared.Rent(capacity);
+
+        public int Length { get; private set; }
+
+        public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
+
+        internal int Free => _buffer.Length - Length;
+
+        internal Memory<byte> FreeMemory => _buffer.AsMemory(Length);
+
+        internal void Advance(int count) => Length += count;
+
+        internal void Grow()
+        {
+            var bigger = System.Buffers.ArrayPool<byte>.Shared.Rent(_buffer.Length * 2);
+            _buffer.AsSpan(0, Length).CopyTo(bigger);
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = bigger;
+        }
+
+        public void Dispose()
+        {
+            if (_buffer.Length == 0) return;
+            System.Buffers.ArrayPool<byte>.Shared.Return(_buffer);
+            _buffer = [];
+            Length = 0;
+        }
     }
 
     public static IResult TooLarge() => Problems.Result(StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge, "Request body too large",

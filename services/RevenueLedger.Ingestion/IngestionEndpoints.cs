@@ -56,8 +56,12 @@ public static class IngestionEndpoints
     private static async Task<Results<Created<Submitted>, Ok<Submitted>, ProblemHttpResult>> SubmitAsync(
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
-        if (await RequestBody.ReadAsync(request, ct) is not { } body) return (ProblemHttpResult)RequestBody.TooLarge();
-        var parsed = stores.Ledger.Parse(Encoding.UTF8.GetString(body)) with { TraceContext = LedgerTelemetry.CurrentContext() };
+        ParseResult parsed;
+        using (var body = await RequestBody.ReadAsync(request, ct))
+        {
+            if (body is null) return (ProblemHttpResult)RequestBody.TooLarge();
+            parsed = stores.Ledger.Parse(body.Memory.Span) with { TraceContext = LedgerTelemetry.CurrentContext() };
+        }
         var result = parsed.Error is null ? await queue.SubmitAsync(parsed, ct) : new SubmissionResult(parsed.Error.Outcome, null, null, parsed.Error);
         return result.Outcome switch
         {
@@ -70,11 +74,12 @@ public static class IngestionEndpoints
     private static async Task<Results<Created<BatchSubmitted>, Ok<BatchSubmitted>, ProblemHttpResult>> SubmitBatchAsync(
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
-        if (await RequestBody.ReadAsync(request, ct) is not { } body) return (ProblemHttpResult)RequestBody.TooLarge();
+        using var body = await RequestBody.ReadAsync(request, ct);
+        if (body is null) return (ProblemHttpResult)RequestBody.TooLarge();
         List<ParseResult> items;
         try
         {
-            using var doc = JsonDocument.Parse(body);
+            using var doc = JsonDocument.Parse(body.Memory);
             if (doc.RootElement.ValueKind != JsonValueKind.Object || !doc.RootElement.TryGetProperty("events", out var events) || events.ValueKind != JsonValueKind.Array)
                 return BatchProblem(Problems.InvalidBatch, "the body must be {\"events\": [ ... ]}");
             if (doc.RootElement.EnumerateObject().Any(p => p.Name != "events"))

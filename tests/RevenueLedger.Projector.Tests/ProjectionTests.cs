@@ -91,4 +91,21 @@ public class ProjectionTests
         Assert.DoesNotContain(changes.Windows, w => w.Key.Kind == WindowKind.Month && w.Key.From < new DateOnly(2024, 3, 1));
         Assert.Equal(["a"], changes.Accounts.Select(a => a.AccountId));
     }
+
+    [Fact]
+    public void A_step_says_which_histories_replace_stored_ones_and_which_accounts_are_new()
+    {
+        var projection = new Projection();
+        projection.Apply([new PositionedEvent(1, new ContractStarted("s", "a", "c", new DateOnly(2024, 1, 1), 100, "USD", Metadata.Empty))]);
+        var changes = projection.Apply(
+        [
+            new PositionedEvent(2, new ContractStarted("t", "b", "c", new DateOnly(2024, 2, 1), 50, "USD", Metadata.Empty)),
+            new PositionedEvent(3, new ContractExpanded("x", "a", "c", new DateOnly(2024, 3, 1), 10, "USD", null, Metadata.Empty)),
+            new PositionedEvent(4, new ContractStarted("u", "d", "c", new DateOnly(2024, 2, 1), 70, "USD", Metadata.Empty)),
+        ]);
+        // A store removes the stored rows of the first `Replaced` accounts only.
+        Assert.Equal(1, changes.Replaced);
+        Assert.Equal("a", changes.Accounts[0].AccountId);
+        Assert.Equal(["b", "d"], changes.Accounts.Skip(1).Select(h => h.AccountId).Order(StringComparer.Ordinal));
+    }
 }

@@ -153,15 +153,18 @@ public sealed class Projection
         if (_touched.Count == 0) return new ProjectionChanges(Position, [], []);
 
         // Accounts with a stored history first: ProjectionChanges says how many replace one.
-        var rebuilt = _touched.Select(t => (Id: t.Key, Since: t.Value, Old: _histories.GetValueOrDefault(t.Key), New: Build(t.Key)))
-            .OrderBy(r => r.Old is null).ToList();
-        int replaced = rebuilt.Count(r => r.Old is not null);
+        var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(_touched.Count);
+        foreach (var (id, since) in _touched)
+            if (_histories.GetValueOrDefault(id) is { } old) rebuilt.Add((id, since, old, Build(id)));
+        int replaced = rebuilt.Count;
+        foreach (var (id, since) in _touched)
+            if (!_histories.ContainsKey(id)) rebuilt.Add((id, since, null, Build(id)));
         _touched.Clear();
         foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
 
         var changedWindows = new HashSet<WindowKey>();
         var newWindows = Horizon().Where(k => !_windows.ContainsKey(k)).ToList();
-        bool recomputeAll = _windows.Count == 0 || rebuilt.Count * 4 > _histories.Count;
+        bool recomputeAll = _windows.Count == 0 || ResumIsCheaper(rebuilt);
         if (recomputeAll)
         {
             // Most accounts changed (a catch-up): summing every account once beats taking out and putting back.
@@ -178,18 +181,19 @@ public sealed class Projection
         }
         else
         {
-            foreach (var (key, totals) in _windows)
-            {
-                bool changed = false;
-                foreach (var (_, since, old, history) in rebuilt)
+            // Only the windows ending after what an account changed: ordered by end, each account starts at its first.
+            var byEnd = _windows.OrderBy(w => w.Key.To).ToArray();
+            var ends = byEnd.Select(w => w.Key.To).ToArray();
+            var changed = new bool[byEnd.Length];
+            foreach (var (_, since, old, history) in rebuilt)
+                for (int w = FirstEndingAfter(ends, since); w < byEnd.Length; w++)
                 {
-                    if (key.To <= since) continue; // the window ends before anything this account changed
-                    if (old is not null) totals.Add(old, -1);
-                    totals.Add(history);
-                    changed = true;
+                    if (old is not null) byEnd[w].Value.Add(old, -1);
+                    byEnd[w].Value.Add(history);
+                    changed[w] = true;
                 }
-                if (changed) changedWindows.Add(key);
-            }
+            for (int w = 0; w < byEnd.Length; w++)
+                if (changed[w]) changedWindows.Add(byEnd[w].Key);
             foreach (var key in newWindows)
             {
                 var totals = new WindowTotals(key.Window);
@@ -200,6 +204,39 @@ public sealed class Projection
         }
         var windows = changedWindows.Order(_windows.Comparer).Select(k => (k, _windows[k].ToReport())).ToList();
         return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList(), replaced);
+    }
+
+    /// <summary>
+    /// Summing every account into every window once costs about (accounts × windows); taking changed accounts out and
+    /// putting them back costs one add per window each touches (two when it had a history). A batch of new accounts
+    /// dated this year touches a handful of a seven-year book's 120 windows, so it is updated in place even when
+    /// there are more of them than accounts before; a catch-up that reaches back years is summed afresh.
+    /// </summary>
+    private bool ResumIsCheaper(List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)> rebuilt)
+    {
+        var ends = new DateOnly[_windows.Count];
+        int n = 0;
+        foreach (var key in _windows.Keys) ends[n++] = key.To;
+        Array.Sort(ends);
+        long incremental = 0, resum = (long)_histories.Count * ends.Length;
+        foreach (var (_, since, old, _) in rebuilt)
+        {
+            incremental += (ends.Length - FirstEndingAfter(ends, since)) * (old is null ? 1 : 2);
+            if (incremental > resum) return true;
+        }
+        return false;
+    }
+
+    /// <summary>The index of the first of the ascending <paramref name="ends"/> after <paramref name="day"/>.</summary>
+    private static int FirstEndingAfter(DateOnly[] ends, DateOnly day)
+    {
+        int lo = 0, hi = ends.Length;
+        while (lo < hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (ends[mid] > day) hi = mid; else lo = mid + 1;
+        }
+        return lo;
     }
 
     /// <summary>Every window's current rows (what a full write of the read model contains).</summary>
