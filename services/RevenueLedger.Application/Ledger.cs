@@ -55,7 +55,17 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// Several atomic batches in one append (a group commit): each is all or nothing on its own, decided in order on
     /// top of the batches before it that were stored, so one refused batch leaves the others as they would be alone.
     /// </summary>
-    public async Task<IReadOnlyList<BatchResult>> SubmitBatchesAsync(IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct = default)
+    public async Task<IReadOnlyList<BatchResult>> SubmitBatchesAsync(IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct = default) =>
+        await await StartBatchesAsync(batches, ct);
+
+    /// <summary>
+    /// <see cref="SubmitBatchesAsync"/> in two steps, for a writer that keeps several groups going: the returned task
+    /// completes once the group is decided, on top of the group still being appended if there is one, and holds the
+    /// task of its own append. Deciding the next group while this one is written keeps both cores busy; the appends
+    /// still happen one after another, in the order the groups were decided. Should the group before it fail to be
+    /// stored as decided, this one is decided again on fresh state before it is appended.
+    /// </summary>
+    public async Task<Task<IReadOnlyList<BatchResult>>> StartBatchesAsync(IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct = default)
     {
         var sizes = new int[batches.Count];
         var items = new List<ParseResult>(batches.Sum(b => b.Count));
@@ -64,22 +74,50 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             sizes[b] = batches[b].Count;
             items.AddRange(batches[b]);
         }
-        var outcome = await RunAsync(items, sizes, ct);
-        var results = new BatchResult[batches.Count];
-        for (int b = 0, start = 0; b < batches.Count; start += sizes[b++])
+        var appended = await StartAsync(items, sizes, ct);
+        return Results(appended);
+
+        async Task<IReadOnlyList<BatchResult>> Results(Task<Outcomes> appending)
         {
-            int? failed = outcome.Failed[b] is { } f ? f - start : null;
-            results[b] = new BatchResult(failed is null, new ArraySegment<SubmissionResult>(outcome.Results, start, sizes[b]), failed);
+            var outcome = await appending;
+            var results = new BatchResult[batches.Count];
+            for (int b = 0, start = 0; b < batches.Count; start += sizes[b++])
+            {
+                int? failed = outcome.Failed[b] is { } f ? f - start : null;
+                results[b] = new BatchResult(failed is null, new ArraySegment<SubmissionResult>(outcome.Results, start, sizes[b]), failed);
+            }
+            return results;
         }
-        return results;
     }
 
     /// <summary>Per item, and per atomic batch the first item that was refused (an index into all items).</summary>
     private sealed record Outcomes(SubmissionResult[] Results, int?[] Failed);
 
+    /// <summary>
+    /// A group decided and being appended, whose account states the cache already holds (so the next group can be
+    /// decided on top of it). <see cref="Settled"/> completes once its append is over and the cache knows: with the
+    /// log position the cache then reflects, or −1 when the group was not stored as decided (a group decided on top
+    /// of it is then decided again).
+    /// </summary>
+    private sealed record InFlight(Decided Decided, Task<long> Settled);
+
+    private InFlight? _inFlight; // the last group started and not yet settled; guarded by _gate
+
+    /// <summary>Takes the gate once no group is being appended (the paths that decide and append in one go).</summary>
+    private async Task AcquireIdleAsync(CancellationToken ct)
+    {
+        while (true)
+        {
+            await _gate.WaitAsync(ct);
+            if (_inFlight is not { } pending) return;
+            _gate.Release();
+            await pending.Settled.WaitAsync(ct);
+        }
+    }
+
     private async Task<Outcomes> RunAsync(IReadOnlyList<ParseResult> items, int[]? batchSizes, CancellationToken ct)
     {
-        await _gate.WaitAsync(ct);
+        await AcquireIdleAsync(ct);
         try
         {
             return await DecideAndCommitAsync(items, batchSizes, ct);
@@ -87,6 +125,97 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         finally
         {
             _gate.Release();
+        }
+    }
+
+    /// <summary>Decides a group (on top of the one in flight, if any) and starts its append; returns the append's task.</summary>
+    private async Task<Task<Outcomes>> StartAsync(IReadOnlyList<ParseResult> items, int[] batchSizes, CancellationToken ct)
+    {
+        await _gate.WaitAsync(ct);
+        InFlight? prior, mine;
+        var settled = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
+        try
+        {
+            prior = _inFlight;
+            if (prior is null) await SyncCacheAsync(ct);
+            var decided = await DecideAsync(items, batchSizes, prior?.Decided, lookUpAll: false, ct);
+            if (decided is null)
+            {
+                // A stored event resubmitted in a batch of several: the group is decided again, with every eventId
+                // looked up, once nothing is in flight.
+                _gate.Release();
+                return RunAsync(items, batchSizes, ct);
+            }
+            // The next group builds on these states before they are stored; a failed append takes them back (Invalidate).
+            foreach (var (account, state) in decided.Working) _accounts[account] = state;
+            _inFlight = mine = new InFlight(decided, settled.Task);
+        }
+        catch
+        {
+            Invalidate();
+            _gate.Release();
+            throw;
+        }
+        _gate.Release();
+        return AppendAfterAsync(prior, mine, items, batchSizes, settled, ct);
+    }
+
+    /// <summary>Appends a started group once the group before it settled; decides it again if that one was not stored as decided.</summary>
+    private async Task<Outcomes> AppendAfterAsync(InFlight? prior, InFlight mine, IReadOnlyList<ParseResult> items, int[] batchSizes, TaskCompletionSource<long> settled, CancellationToken ct)
+    {
+        var decided = mine.Decided;
+        try
+        {
+            long priorHead = prior is null ? decided.AtHead : await prior.Settled;
+            if (priorHead >= 0)
+            {
+                decided.AtHead = priorHead;
+                try
+                {
+                    var (results, appended) = await CommitAsync(decided, ct);
+                    long head;
+                    await _gate.WaitAsync(CancellationToken.None);
+                    try
+                    {
+                        head = AfterCommit(decided, appended) ? _cacheHead : -1;
+                        if (_inFlight == mine) _inFlight = null;
+                    }
+                    finally
+                    {
+                        _gate.Release();
+                    }
+                    settled.SetResult(head);
+                    return new Outcomes(results, decided.Failed);
+                }
+                catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException)
+                {
+                    // Another writer got there first: decided again below.
+                }
+            }
+            // Decided on states that were not stored as assumed: decided again on fresh ones, holding the gate so that
+            // nothing is decided on top of this group meanwhile.
+            await _gate.WaitAsync(CancellationToken.None);
+            try
+            {
+                Invalidate();
+                var outcome = await DecideAndCommitAsync(items, batchSizes, ct);
+                if (_inFlight == mine) _inFlight = null;
+                return outcome;
+            }
+            finally
+            {
+                _gate.Release();
+                settled.TrySetResult(-1); // a group decided on top of the first decision is decided again too
+            }
+        }
+        catch
+        {
+            await _gate.WaitAsync(CancellationToken.None);
+            Invalidate();
+            if (_inFlight == mine) _inFlight = null;
+            _gate.Release();
+            settled.TrySetResult(-1);
+            throw;
         }
     }
 
@@ -127,7 +256,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// </summary>
     public async Task SubmitChunksAsync(IAsyncEnumerable<IReadOnlyList<ParseResult>> chunks, Action<IReadOnlyList<SubmissionResult>> onResults, CancellationToken ct = default)
     {
-        await _gate.WaitAsync(ct);
+        await AcquireIdleAsync(ct);
         (IReadOnlyList<ParseResult> Items, Decided Decided, Task<(SubmissionResult[], AppendResult?)> Commit)? inFlight = null;
         try
         {

@@ -164,12 +164,17 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
-        await Exec(c, tx, "SELECT pg_advisory_xact_lock(hashtext(current_schema()), 7410)", ct);
         long position;
         string previousHash;
-        await using (var head = new NpgsqlCommand("SELECT position, hash FROM ledger_head WHERE id = 1", c, tx))
-        await using (var r = await head.ExecuteReaderAsync(ct))
+        // One round trip for the write lock and the head it guards: two statements, so the head is read with a
+        // snapshot taken after the lock was granted (one statement's snapshot would predate it).
+        await using (var start = new NpgsqlBatch(c, tx)
         {
+            BatchCommands = { new("SELECT pg_advisory_xact_lock(hashtext(current_schema()), 7410)"), new("SELECT position, hash FROM ledger_head WHERE id = 1") },
+        })
+        await using (var r = await start.ExecuteReaderAsync(ct))
+        {
+            await r.NextResultAsync(ct);
             await r.ReadAsync(ct);
             (position, previousHash) = (r.GetInt64(0), r.GetString(1));
         }

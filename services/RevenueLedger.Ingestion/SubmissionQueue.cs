@@ -34,32 +34,27 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        var group = new List<(IReadOnlyList<ParseResult> Items, TaskCompletionSource<BatchResult> Done)>();
+        // The group before this one, still being appended: the next group is decided meanwhile, on top of it.
+        Task previous = Task.CompletedTask;
         try
         {
             while (await _queue.Reader.WaitToReadAsync(stoppingToken))
             {
-                group.Clear();
+                var group = new List<(IReadOnlyList<ParseResult> Items, TaskCompletionSource<BatchResult> Done)>();
                 for (int events = 0; events < MaxGroupEvents && _queue.Reader.TryRead(out var next); events += next.Items.Count) group.Add(next);
+                Task<IReadOnlyList<BatchResult>> appending;
                 try
                 {
                     // Not cancelled by shutdown: a group that started appending finishes, so its answers are true.
-                    var results = await Submissions.GroupAsync(stores, group.Select(g => g.Items).ToList(), CancellationToken.None);
-                    long head = 0;
-                    for (int i = 0; i < group.Count; i++)
-                    {
-                        group[i].Done.TrySetResult(results[i]);
-                        foreach (var r in results[i].Items)
-                            if (r.Outcome == Outcome.Accepted) head = Math.Max(head, r.Position!.Value);
-                    }
-                    if (head > 0) signals.Appended(head);
+                    appending = await Submissions.StartGroupAsync(stores, group.Select(g => g.Items).ToList(), CancellationToken.None);
                 }
                 catch (Exception ex)
                 {
-                    // Nothing of the group was stored; every request answers with the error (503 for a store outage).
-                    logger.LogWarning(ex, "appending a group of {Count} submissions failed", group.Count);
-                    foreach (var g in group) g.Done.TrySetException(ex);
+                    Fail(group, ex);
+                    continue;
                 }
+                await previous; // at most one group waits behind the one being appended
+                previous = AnswerAsync(group, appending);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -68,5 +63,33 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
             // Transient for whoever waits: an HTTP client gets 503, a bus message is not acknowledged and comes back.
             while (_queue.Reader.TryRead(out var left)) left.Done.TrySetException(new TimeoutException("the service is stopping; nothing was stored, retry"));
         }
+        await previous;
+    }
+
+    private async Task AnswerAsync(List<(IReadOnlyList<ParseResult> Items, TaskCompletionSource<BatchResult> Done)> group, Task<IReadOnlyList<BatchResult>> appending)
+    {
+        try
+        {
+            var results = await appending;
+            long head = 0;
+            for (int i = 0; i < group.Count; i++)
+            {
+                group[i].Done.TrySetResult(results[i]);
+                foreach (var r in results[i].Items)
+                    if (r.Outcome == Outcome.Accepted) head = Math.Max(head, r.Position!.Value);
+            }
+            if (head > 0) signals.Appended(head);
+        }
+        catch (Exception ex)
+        {
+            Fail(group, ex);
+        }
+    }
+
+    /// <summary>Nothing of the group was stored; every request answers with the error (503 for a store outage).</summary>
+    private void Fail(List<(IReadOnlyList<ParseResult> Items, TaskCompletionSource<BatchResult> Done)> group, Exception ex)
+    {
+        logger.LogWarning(ex, "appending a group of {Count} submissions failed", group.Count);
+        foreach (var g in group) g.Done.TrySetException(ex);
     }
 }

@@ -8,15 +8,34 @@ namespace RevenueLedger.Ingestion;
 /// <summary>Appends as every ingestion path does them (HTTP and bus): timed, counted and traced.</summary>
 public static class Submissions
 {
-    /// <summary>Atomic batches in one append (see <see cref="Ledger.SubmitBatchesAsync"/>).</summary>
-    public static async Task<IReadOnlyList<BatchResult>> GroupAsync(LedgerStores stores, IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct)
+    /// <summary>
+    /// Atomic batches in one append (see <see cref="Ledger.StartBatchesAsync"/>): returns once they are decided, with
+    /// the task of their append.
+    /// </summary>
+    public static async Task<Task<IReadOnlyList<BatchResult>>> StartGroupAsync(LedgerStores stores, IReadOnlyList<IReadOnlyList<ParseResult>> batches, CancellationToken ct)
     {
         // A group commit serves many requests: one span, in the trace of the first, linked to the others'.
-        using var span = StartAppend(batches.SelectMany(b => b));
+        var span = StartAppend(batches.SelectMany(b => b));
         var clock = Stopwatch.StartNew();
-        var results = await Guarded(stores, stores.Ledger.SubmitBatchesAsync(batches, ct));
-        Record(span, clock, results.Where(r => r.Stored).Sum(r => r.Items.Count(i => i.Outcome == Outcome.Accepted)));
-        return results;
+        try
+        {
+            return Finish(await Guarded(stores, stores.Ledger.StartBatchesAsync(batches, ct)));
+        }
+        catch
+        {
+            span?.Dispose();
+            throw;
+        }
+
+        async Task<IReadOnlyList<BatchResult>> Finish(Task<IReadOnlyList<BatchResult>> appending)
+        {
+            using (span)
+            {
+                var results = await Guarded(stores, appending);
+                Record(span, clock, results.Where(r => r.Stored).Sum(r => r.Items.Count(i => i.Outcome == Outcome.Accepted)));
+                return results;
+            }
+        }
     }
 
     /// <summary>A lost database connection clears the pools before the failure goes on to the caller (who retries).</summary>

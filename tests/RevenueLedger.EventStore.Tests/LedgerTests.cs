@@ -109,6 +109,86 @@ public sealed class LedgerTests : IDisposable
         Assert.Equal(ErrorCodes.ContractionExceedsMrr, (await l1.SubmitEachAsync(Parse(l1, Contracted("x3", "x", "60")))).Single().Error!.Code);
     }
 
+    /// <summary>A store whose next append waits until released: an append still in flight, held there.</summary>
+    private sealed class HeldStore(IEventStore inner) : IEventStore
+    {
+        private TaskCompletionSource? _hold, _held;
+
+        public void HoldNextAppend() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Release() => (_held ?? _hold)?.TrySetResult();
+
+        private async Task WaitAsync()
+        {
+            if (Interlocked.Exchange(ref _hold, null) is { } hold) await (_held = hold).Task;
+        }
+
+        public async Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) { await WaitAsync(); return await inner.AppendAsync(appends, ct); }
+        public async Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) { await WaitAsync(); return await inner.AppendNewAsync(appends, ct); }
+        public Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) => inner.ReadStreamAsync(accountId, ct);
+        public Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default) => inner.ReadStreamsAsync(accountIds, ct);
+        public Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default) => inner.ReadAccountIdsAsync(afterPosition, toPosition, ct);
+        public IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadAllAsync(fromPosition, toPosition, ct);
+        public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadEventsAsync(fromPosition, toPosition, ct);
+        public IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, CancellationToken ct = default) => inner.ReadRawAsync(fromPosition, toPosition, storedType, ct);
+        public Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default) => inner.FindEventsAsync(eventIds, ct);
+        public Task<StoreHead> GetHeadAsync(CancellationToken ct = default) => inner.GetHeadAsync(ct);
+        public Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default) => inner.TraceContextsAsync(fromPosition, toPosition, limit, ct);
+        public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_group_decided_while_the_one_before_is_appended_builds_on_it()
+    {
+        await using var held = new HeldStore(await SqliteEventStore.OpenAsync(DbPath));
+        var ledger = new Ledger(held);
+        held.HoldNextAppend();
+        var first = await ledger.StartBatchesAsync([Parse(ledger, Started("a1", "a"))]);
+        // Decided while a1 is not stored yet: the expansion sees a1's contract (110), the resubmitted a1 is a duplicate
+        // of it, and a contraction of 115 is refused because the refused batch's +10 never counted.
+        var second = await ledger.StartBatchesAsync([
+            Parse(ledger, Expanded("a2", "a"), Started("a1", "a")),
+            Parse(ledger, Expanded("a3", "a", "10"), Contracted("a4", "a", "500")),
+            Parse(ledger, Contracted("a5", "a", "115")),
+        ]);
+        Assert.False(first.IsCompleted);
+        held.Release();
+        var (r1, r2) = (await first, await second);
+        Assert.Equal([1L], r1[0].Items.Select(i => i.Position!.Value));
+        Assert.True(r2[0].Stored);
+        Assert.Equal([(Outcome.Accepted, 2L), (Outcome.Duplicate, 1L)], r2[0].Items.Select(i => (i.Outcome, i.Position!.Value)));
+        Assert.Equal([false, false], new[] { r2[1].Stored, r2[2].Stored });
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, r2[2].Failure!.Error!.Code);
+        Assert.Equal(2, (await held.GetHeadAsync()).Position);
+    }
+
+    [Fact]
+    public async Task A_group_decided_on_one_that_was_not_stored_as_decided_is_decided_again()
+    {
+        await using var held = new HeldStore(await SqliteEventStore.OpenAsync(DbPath));
+        await using var other = await SqliteEventStore.OpenAsync(DbPath);
+        var ledger = new Ledger(held);
+        var writer = new Ledger(other);
+        held.HoldNextAppend();
+        var first = await ledger.StartBatchesAsync([Parse(ledger, Started("a1", "a"))]);
+        // Decided on top of a1 (still held), taking x for a new account.
+        var second = await ledger.StartBatchesAsync([Parse(ledger, Expanded("a2", "a"), Started("x1", "x"))]);
+        // Meanwhile another writer starts x's contract.
+        Assert.Equal(Outcome.Accepted, (await writer.SubmitEachAsync(Parse(writer, Started("x0", "x", mrr: "70")))).Single().Outcome);
+        held.Release();
+        var (r1, r2) = (await first, await second);
+        Assert.True(r1[0].Stored);
+        // Decided again once the log turned out to hold another writer's event: x's contract is already started.
+        Assert.False(r2[0].Stored);
+        Assert.Equal(1, r2[0].FailedIndex);
+        Assert.Equal(ErrorCodes.ContractAlreadyStarted, r2[0].Failure!.Error!.Code);
+        var log = new List<string>();
+        await foreach (var e in held.ReadAllAsync()) log.Add(e.EventId);
+        Assert.Equal(["x0", "a1"], log);
+        // And the ledger goes on from the true state: x's MRR is 70.
+        Assert.Equal(ErrorCodes.ContractionExceedsMrr, (await ledger.SubmitEachAsync(Parse(ledger, Contracted("x2", "x", "80")))).Single().Error!.Code);
+    }
+
     [Fact]
     public void Generated_event_ids_are_uuid_v7_text_unique_and_in_time_order()
     {
