@@ -202,24 +202,31 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             }
         }
 
-        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons" })
+        if (changes.Windows.Count > 0)
         {
-            await using var delete = new NpgsqlCommand(
-                $"DELETE FROM {table} WHERE generation = @g AND (window_kind, window_from) IN (SELECT * FROM unnest(@kinds, @froms))", c, tx);
-            delete.Parameters.AddWithValue("g", generation);
-            delete.Parameters.AddWithValue("kinds", changes.Windows.Select(w => WindowKey.KindName(w.Key.Kind)).ToArray());
-            delete.Parameters.AddWithValue("froms", changes.Windows.Select(w => w.Key.From).ToArray());
+            var kinds = changes.Windows.Select(w => WindowKey.KindName(w.Key.Kind)).ToArray();
+            var froms = changes.Windows.Select(w => w.Key.From).ToArray();
+            await using var delete = new NpgsqlBatch(c, tx);
+            foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons" })
+            {
+                var command = new NpgsqlBatchCommand($"DELETE FROM {table} WHERE generation = $1 AND (window_kind, window_from) IN (SELECT * FROM unnest($2::text[], $3::date[]))");
+                command.Parameters.Add(new NpgsqlParameter { Value = generation });
+                command.Parameters.Add(new NpgsqlParameter { Value = kinds });
+                command.Parameters.Add(new NpgsqlParameter { Value = froms });
+                delete.BatchCommands.Add(command);
+            }
             await delete.ExecuteNonQueryAsync(ct);
         }
+        // The window rows are few; written synchronously all the same (one await per value only adds work).
         await using (var nrr = await c.BeginBinaryImportAsync("COPY rm_nrr FROM STDIN (FORMAT BINARY)", ct))
         {
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.Nrr)
                 {
-                    await StartWindowRow(nrr, generation, key, r.Owner, ct);
-                    foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) await nrr.WriteAsync(Money.Normalize(v), NpgsqlDbType.Numeric, ct);
-                    await nrr.WriteAsync(r.AccountsOpening, NpgsqlDbType.Integer, ct);
-                    await nrr.WriteAsync(r.AccountsRetained, NpgsqlDbType.Integer, ct);
+                    StartWindowRow(nrr, generation, key, r.Owner);
+                    foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) nrr.Write(Money.Normalize(v), NpgsqlDbType.Numeric);
+                    nrr.Write(r.AccountsOpening, NpgsqlDbType.Integer);
+                    nrr.Write(r.AccountsRetained, NpgsqlDbType.Integer);
                 }
             await nrr.CompleteAsync(ct);
         }
@@ -228,10 +235,10 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.Bridge)
                 {
-                    await StartWindowRow(bridge, generation, key, r.Owner, ct);
+                    StartWindowRow(bridge, generation, key, r.Owner);
                     foreach (var v in new[] { r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr })
-                        await bridge.WriteAsync(Money.Normalize(v), NpgsqlDbType.Numeric, ct);
-                    await bridge.WriteAsync(r.AccountsChurned, NpgsqlDbType.Integer, ct);
+                        bridge.Write(Money.Normalize(v), NpgsqlDbType.Numeric);
+                    bridge.Write(r.AccountsChurned, NpgsqlDbType.Integer);
                 }
             await bridge.CompleteAsync(ct);
         }
@@ -240,10 +247,10 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.ChurnReasons.Concat(report.ChurnReasonsByOwner))
                 {
-                    await StartWindowRow(churn, generation, key, r.Owner, ct);
-                    await churn.WriteAsync(r.Reason, NpgsqlDbType.Text, ct);
-                    await churn.WriteAsync(Money.Normalize(r.MrrLost), NpgsqlDbType.Numeric, ct);
-                    await churn.WriteAsync(r.Accounts, NpgsqlDbType.Integer, ct);
+                    StartWindowRow(churn, generation, key, r.Owner);
+                    churn.Write(r.Reason, NpgsqlDbType.Text);
+                    churn.Write(Money.Normalize(r.MrrLost), NpgsqlDbType.Numeric);
+                    churn.Write(r.Accounts, NpgsqlDbType.Integer);
                 }
             await churn.CompleteAsync(ct);
         }
@@ -257,12 +264,16 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                 await delete.ExecuteNonQueryAsync(ct);
             }
             await using var histories = await c.BeginBinaryImportAsync("COPY rm_account_history FROM STDIN (FORMAT BINARY)", ct);
+            // Written synchronously, each history serialised into the same buffer: a step of a catch-up writes tens of
+            // thousands of rows, and three awaits and a fresh array per row cost more than the server spends on them.
+            using var buffer = new MemoryStream();
             foreach (var a in changes.Accounts)
             {
-                await histories.StartRowAsync(ct);
-                await histories.WriteAsync(generation, NpgsqlDbType.Integer, ct);
-                await histories.WriteAsync(a.AccountId, NpgsqlDbType.Text, ct);
-                await histories.WriteAsync(a.ToBytes(), NpgsqlDbType.Bytea, ct);
+                ct.ThrowIfCancellationRequested();
+                histories.StartRow();
+                histories.Write(generation, NpgsqlDbType.Integer);
+                histories.Write(a.AccountId, NpgsqlDbType.Text);
+                histories.Write(a.Serialize(buffer), NpgsqlDbType.Bytea);
             }
             await histories.CompleteAsync(ct);
         }
@@ -277,15 +288,15 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         return await cmd.ExecuteScalarAsync(ct) is long p ? p : -1;
     }
 
-    private static async Task StartWindowRow(NpgsqlBinaryImporter w, int generation, WindowKey key, OwnerGroup owner, CancellationToken ct)
+    private static void StartWindowRow(NpgsqlBinaryImporter w, int generation, WindowKey key, OwnerGroup owner)
     {
-        await w.StartRowAsync(ct);
-        await w.WriteAsync(generation, NpgsqlDbType.Integer, ct);
-        await w.WriteAsync(WindowKey.KindName(key.Kind), NpgsqlDbType.Text, ct);
-        await w.WriteAsync(key.From, NpgsqlDbType.Date, ct);
-        await w.WriteAsync(key.To, NpgsqlDbType.Date, ct);
-        await w.WriteAsync(OwnerKey(owner), NpgsqlDbType.Text, ct);
-        if (owner.IsAll || owner.Id is null) await w.WriteNullAsync(ct); else await w.WriteAsync(owner.Id, NpgsqlDbType.Text, ct);
+        w.StartRow();
+        w.Write(generation, NpgsqlDbType.Integer);
+        w.Write(WindowKey.KindName(key.Kind), NpgsqlDbType.Text);
+        w.Write(key.From, NpgsqlDbType.Date);
+        w.Write(key.To, NpgsqlDbType.Date);
+        w.Write(OwnerKey(owner), NpgsqlDbType.Text);
+        if (owner.IsAll || owner.Id is null) w.WriteNull(); else w.Write(owner.Id, NpgsqlDbType.Text);
     }
 
     public async Task<bool> SwitchAsync(int generation, CancellationToken ct = default)

@@ -42,7 +42,14 @@ public sealed class AccountHistory
     public byte[] ToBytes()
     {
         using var stream = new MemoryStream();
-        using (var w = new BinaryWriter(stream, System.Text.Encoding.UTF8, leaveOpen: true))
+        return Serialize(stream).ToArray();
+    }
+
+    /// <summary>The same bytes, written into <paramref name="reusable"/> (emptied first); valid until it is written again.</summary>
+    public ArraySegment<byte> Serialize(MemoryStream reusable)
+    {
+        reusable.SetLength(0);
+        using (var w = new BinaryWriter(reusable, System.Text.Encoding.UTF8, leaveOpen: true))
         {
             w.Write((byte)1);
             w.Write(AccountId);
@@ -63,7 +70,7 @@ public sealed class AccountHistory
                 if (_owners[i] is not null) w.Write(_owners[i]!);
             }
         }
-        return stream.ToArray();
+        return new ArraySegment<byte>(reusable.GetBuffer(), 0, (int)reusable.Length);
     }
 
     public static AccountHistory FromBytes(ReadOnlySpan<byte> bytes)
