@@ -63,3 +63,6 @@ wrk -t1 -c4 -d10s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 10
 settle
 echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
 settle
+# More writers than the append keeps busy: batches that arrive while one group is appended form the next group.
+echo "wrk POST /v1/events/batch of 1,000, 8 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c8 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
+settle
