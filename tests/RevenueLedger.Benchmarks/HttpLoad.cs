@@ -13,11 +13,15 @@ using RevenueLedger.Domain.Reporting;
 /// </summary>
 internal static class HttpLoad
 {
-    public static async Task<int> RunAsync(string gateway, string ingestion, string store, string readerKey, string writerKey)
+    /// <param name="phases">"reads" (the reports and the replay baseline) or "writes" (single events and batches).</param>
+    public static async Task<int> RunAsync(string gateway, string ingestion, string store, string readerKey, string writerKey, string phases)
     {
+        if (phases is not ("reads" or "writes")) throw new ArgumentException($"phases must be reads or writes, got '{phases}'", nameof(phases));
         var windowsPath = "/v1/nrr/windows?window=quarter&from=2019-01-01&to=2026-01-01&groupBy=owner";
         using var reader = Client(gateway, readerKey, 64);
         using var writer = Client(ingestion, writerKey, 64);
+
+        if (phases == "writes") return await WritesAsync(writer);
 
         // Warm up both services (JIT, connection pools, the gateway's first answers) before measuring.
         await Phase("warm-up", reader, 8, TimeSpan.FromSeconds(3), _ => Get(windowsPath), quiet: true);
@@ -39,7 +43,20 @@ internal static class HttpLoad
         }
         double replayMs = sw.Elapsed.TotalMilliseconds;
         Console.WriteLine(Invariant($"replay of the log for the same windows answer: {replayMs:F0} ms; ratio to the gateway's p50 {replayMs / windows.P50:F0}x, to its p99 {replayMs / windows.P99:F0}x"));
+        return windows.Errors + range32.Errors + range4.Errors + range1.Errors == 0 ? 0 : 1;
 
+        static Func<HttpClient, Task<HttpResponseMessage>> Get(string path) => c => c.GetAsync(path);
+
+        static Func<HttpClient, Task<HttpResponseMessage>> RandomRange(Random rng)
+        {
+            var from = new DateOnly(2019, 1, 1).AddDays(rng.Next(0, 7 * 365 - 40));
+            var to = from.AddDays(rng.Next(1, Math.Min(3 * 365, new DateOnly(2026, 1, 1).DayNumber - from.DayNumber)));
+            return Get(Invariant($"/v1/nrr?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&groupBy=owner"));
+        }
+    }
+
+    private static async Task<int> WritesAsync(HttpClient writer)
+    {
         long next = 0;
         string Started() => Invariant($$"""{"type":"ContractStarted","accountId":"bench-{{Interlocked.Increment(ref next)}}-{{Environment.ProcessId}}","contractId":"c1","effectiveDate":"2025-06-01","mrr":"99.5","currency":"USD"}""");
         string Batch() => "{\"events\":[" + string.Join(',', Enumerable.Range(0, 1000).Select(_ => Started())) + "]}";
@@ -51,19 +68,10 @@ internal static class HttpLoad
         Console.WriteLine(Invariant($"batch events/s, 4 writers: {batch.PerSecond * 1000:F0}"));
         var batch8 = await Phase("POST /v1/events/batch of 1,000, 8 writers", writer, 8, TimeSpan.FromSeconds(20), _ => Post("/v1/events/batch", Batch()));
         Console.WriteLine(Invariant($"batch events/s, 8 writers: {batch8.PerSecond * 1000:F0}"));
-        return windows.Errors + range32.Errors + range4.Errors + range1.Errors + single.Errors + batch.Errors + batch8.Errors == 0 ? 0 : 1;
-
-        static Func<HttpClient, Task<HttpResponseMessage>> Get(string path) => c => c.GetAsync(path);
+        return single.Errors + batch.Errors + batch8.Errors == 0 ? 0 : 1;
 
         static Func<HttpClient, Task<HttpResponseMessage>> Post(string path, string body) =>
             c => c.PostAsync(path, new StringContent(body, Encoding.UTF8, "application/json"));
-
-        static Func<HttpClient, Task<HttpResponseMessage>> RandomRange(Random rng)
-        {
-            var from = new DateOnly(2019, 1, 1).AddDays(rng.Next(0, 7 * 365 - 40));
-            var to = from.AddDays(rng.Next(1, Math.Min(3 * 365, new DateOnly(2026, 1, 1).DayNumber - from.DayNumber)));
-            return Get(Invariant($"/v1/nrr?from={from:yyyy-MM-dd}&to={to:yyyy-MM-dd}&groupBy=owner"));
-        }
     }
 
     private sealed record Result(double PerSecond, double P50, double P99, int Errors);

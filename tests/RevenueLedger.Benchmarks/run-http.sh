@@ -40,11 +40,13 @@ curl -sf -H "Authorization: Bearer $reader" "$windows" >/dev/null
 wrk -t2 -c32 -d5s -H "Authorization: Bearer $reader" "$windows" >/dev/null
 echo "wrk GET /v1/nrr/windows quarter by owner, 32 connections, 20 s: $(wrk -t2 -c32 -d20s --latency -H "Authorization: Bearer $reader" "$windows" | wrk_summary)"
 
-dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
-  http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer"
+load() { dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
+  http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer" "$1"; }
+load reads
 
-# The write phases with wrk, after the reads (which measure the 20,000-account book). Each starts with the
-# projector caught up, its warm-up included, so none measures the previous phase's backlog.
+# The write phases, after the reads (which measure the 20,000-account book): batches first, since every written event
+# is a new account and each phase leaves the book larger for the next. Each starts with the projector caught up, its
+# warm-up included, so none measures the previous phase's backlog; its CPU is counted up to the projector's catch-up.
 settle() {
   for _ in $(seq 600); do
     behind=$(runuser -u postgres -- psql -tAq -c "SELECT (SELECT position FROM bench_http.ledger_head) - COALESCE((SELECT k.position FROM bench_http.rm_current r JOIN bench_http.rm_checkpoint k ON k.generation = r.generation), 0)" 2>/dev/null || echo 1)
@@ -53,16 +55,28 @@ settle() {
   done
   echo "the projector did not catch up in 5 minutes" >&2; return 1
 }
+# CPU seconds (in clock ticks) of the gateway, ingestion and projector processes and of all PostgreSQL processes.
+ticks() { for p in "${pids[@]}"; do awk '{print $14+$15}' "/proc/$p/stat"; done; ps -C postgres -o cputimes= | awk '{s+=$1} END {print s*100}'; }
+head_position() { runuser -u postgres -- psql -tAq -c "SELECT position FROM bench_http.ledger_head"; }
+# Runs one wrk write phase (20 s), then reports the CPU each process spent per stored event until the projector caught up.
+write_phase() { # label connections events-per-request
+  local t0 h0 t1 h1 n
+  t0=($(ticks)); h0=$(head_position)
+  echo "wrk $1, 20 s: $(wrk -t1 -c"$2" -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" "$3" | wrk_summary)"
+  settle
+  t1=($(ticks)); h1=$(head_position); n=$((h1 - h0))
+  echo "  $n events; CPU per event (us): ingestion $(( (t1[1]-t0[1]) * 10000 / n )), projector $(( (t1[2]-t0[2]) * 10000 / n )), gateway $(( (t1[0]-t0[0]) * 10000 / n )), PostgreSQL $(( (t1[3]-t0[3]) * 10000 / n ))"
+}
 scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
-settle
-wrk -t2 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
-settle
-echo "wrk POST /v1/events, 32 writers, 20 s: $(wrk -t2 -c32 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 | wrk_summary)"
 settle
 wrk -t1 -c4 -d10s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 >/dev/null
 settle
-echo "wrk POST /v1/events/batch of 1,000, 4 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c4 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
-settle
+write_phase "POST /v1/events/batch of 1,000, 4 writers (events/s = 1,000 x req/s)" 4 1000
 # More writers than the append keeps busy: batches that arrive while one group is appended form the next group.
-echo "wrk POST /v1/events/batch of 1,000, 8 writers, 20 s (events/s = 1,000 x req/s): $(wrk -t1 -c8 -d20s --latency -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 | wrk_summary)"
+write_phase "POST /v1/events/batch of 1,000, 8 writers (events/s = 1,000 x req/s)" 8 1000
+wrk -t2 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
+settle
+write_phase "POST /v1/events, 32 writers" 32 1
+# The same write paths loaded by the C# client (more CPU of its own than wrk's).
+load writes
 settle
