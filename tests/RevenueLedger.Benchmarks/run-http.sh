@@ -19,6 +19,9 @@ ledger="dotnet $root/services/RevenueLedger.Cli/bin/Release/net10.0/ledger.dll"
 [ -f "$work/book.jsonl" ] || $ledger generate --accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10 | head -n 1000000 > "$work/book.jsonl"
 $ledger import "$work/book.jsonl" --store "postgres:$cs"
 $ledger project --store "postgres:$cs"
+# As after any bulk load: vacuumed and analysed now, rather than by autovacuum in the middle of the measurements (it
+# reads and rewrites every page of the freshly loaded tables, on the same two cores).
+runuser -u postgres -- psql -q -c "VACUUM (ANALYZE) bench_http.events, bench_http.rm_account_history, bench_http.rm_nrr, bench_http.rm_bridge, bench_http.rm_churn_reasons" -c "CHECKPOINT"
 
 reader="reader-$(openssl rand -hex 16)"; writer="writer-$(openssl rand -hex 16)"
 export LEDGER_STORE="postgres:$cs" LEDGER_API_KEYS="reader:$reader,writer:$writer" LEDGER_RATE_LIMIT=1000000
@@ -44,9 +47,10 @@ load() { dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/Revenu
   http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer" "$1"; }
 load reads
 
-# The write phases, after the reads (which measure the 20,000-account book): batches first, since every written event
-# is a new account and each phase leaves the book larger for the next. Each starts with the projector caught up, its
-# warm-up included, so none measures the previous phase's backlog; its CPU is counted up to the projector's catch-up.
+# The write phases, after the reads (which measure the 20,000-account book). Every written event is a new account, so
+# each phase leaves the book larger for the next: single events first (the smallest), then batches. Each starts with the
+# projector caught up, its warm-up included, so none measures the previous phase's backlog; its CPU is counted up to the
+# projector's catch-up.
 settle() {
   for _ in $(seq 600); do
     behind=$(runuser -u postgres -- psql -tAq -c "SELECT (SELECT position FROM bench_http.ledger_head) - COALESCE((SELECT k.position FROM bench_http.rm_current r JOIN bench_http.rm_checkpoint k ON k.generation = r.generation), 0)" 2>/dev/null || echo 1)
@@ -69,14 +73,14 @@ write_phase() { # label connections events-per-request
 }
 scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
 settle
+wrk -t1 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
+settle
+write_phase "POST /v1/events, 32 writers" 32 1
 wrk -t1 -c4 -d10s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1000 >/dev/null
 settle
 write_phase "POST /v1/events/batch of 1,000, 4 writers (events/s = 1,000 x req/s)" 4 1000
 # More writers than the append keeps busy: batches that arrive while one group is appended form the next group.
 write_phase "POST /v1/events/batch of 1,000, 8 writers (events/s = 1,000 x req/s)" 8 1000
-wrk -t2 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
-settle
-write_phase "POST /v1/events, 32 writers" 32 1
-# The same write paths loaded by the C# client (more CPU of its own than wrk's).
+# The same write paths loaded by the C# client (more CPU of its own than wrk's), on the book the phases above left.
 load writes
 settle
