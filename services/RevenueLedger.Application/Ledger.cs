@@ -101,7 +101,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// log position the cache then reflects, or −1 when the group was not stored as decided (a group decided on top
     /// of it is then decided again).
     /// </summary>
-    private sealed record InFlight(Decided Decided, Task<long> Settled);
+    private sealed record InFlight(Decided Decided, Task<long> Settled, InFlight? Before);
 
     private InFlight? _inFlight; // the last group started and not yet settled; guarded by _gate
 
@@ -133,7 +133,14 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// <summary>Decides a group (on top of the one in flight, if any) and starts its append; returns the append's task.</summary>
     private async Task<Task<Outcomes>> StartAsync(IReadOnlyList<ParseResult> items, int[] batchSizes, CancellationToken ct)
     {
-        await _gate.WaitAsync(ct);
+        // At most two groups in flight: a decision knows the pending events of the one group before it only.
+        while (true)
+        {
+            await _gate.WaitAsync(ct);
+            if (_inFlight?.Before is not { Settled.IsCompleted: false } older) break;
+            _gate.Release();
+            await older.Settled.WaitAsync(ct);
+        }
         InFlight? prior, mine;
         var settled = new TaskCompletionSource<long>(TaskCreationOptions.RunContinuationsAsynchronously);
         try
@@ -150,7 +157,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             }
             // The next group builds on these states before they are stored; a failed append takes them back (Invalidate).
             foreach (var (account, state) in decided.Working) _accounts[account] = state;
-            _inFlight = mine = new InFlight(decided, settled.Task);
+            _inFlight = mine = new InFlight(decided, settled.Task, prior);
         }
         catch
         {
@@ -378,7 +385,12 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     {
         _accounts.Clear();
         _cacheHead = -1;
+        _epoch++;
     }
+
+    // Counts invalidations: a decision made before one must not make the cache valid again when its append settles
+    // (a group decided meanwhile may have loaded the states that append was about to change).
+    private long _epoch;
 
     /// <summary>
     /// After an append: the cache stays valid only if our events came right after the position the decisions
@@ -386,6 +398,11 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// </summary>
     private bool AfterCommit(Decided decided, AppendResult? appended)
     {
+        if (decided.Epoch != _epoch)
+        {
+            Invalidate();
+            return false;
+        }
         if (appended is null) return decided.AtHead == _cacheHead;
         // Stored accounts have events, whatever else happened around the append.
         if (_known is not null) foreach (var (_, e) in decided.AppendOrder) _known.Add(KnownHash(e.Event.AccountId));
@@ -416,6 +433,9 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
 
         /// <summary>Every eventId was looked up before deciding, so a stored one found by the store is a plain duplicate.</summary>
         public bool LookedUpAll { get; init; }
+
+        /// <summary>The cache's invalidation count when these decisions were made.</summary>
+        public long Epoch { get; init; }
     }
 
     /// <summary>
@@ -532,6 +552,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
             Previous = inFlight,
             AtHead = inFlight is null ? _cacheHead : -1,
             LookedUpAll = lookUpAll,
+            Epoch = _epoch,
         };
 
         int Size(int batch) => batchSizes?[batch] ?? 1;

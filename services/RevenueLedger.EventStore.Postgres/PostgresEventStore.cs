@@ -337,7 +337,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         // One index probe per account, whatever the planner estimates: `account_id = ANY(@ids)` with a thousand ids was
         // estimated at ~50 events each and planned as a parallel sequential scan of the whole log (0.27 s at a million events).
         await using var cmd = _db.CreateCommand(
-            $"SELECT e.* FROM unnest(@ids) AS a(id) CROSS JOIN LATERAL (SELECT {Columns} FROM events WHERE account_id = a.id ORDER BY stream_version) e");
+            $"SELECT e.* FROM unnest(@ids) WITH ORDINALITY AS a(id, n) CROSS JOIN LATERAL (SELECT {Columns} FROM events WHERE account_id = a.id) e ORDER BY a.n, e.stream_version");
         cmd.Parameters.AddWithValue("ids", accountIds.Distinct(StringComparer.Ordinal).ToArray());
         await using var r = await cmd.ExecuteReaderAsync(ct);
         while (await r.ReadAsync(ct))

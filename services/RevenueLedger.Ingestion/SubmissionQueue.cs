@@ -75,8 +75,10 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
             for (int i = 0; i < group.Count; i++)
             {
                 group[i].Done.TrySetResult(results[i]);
-                foreach (var r in results[i].Items)
-                    if (r.Outcome == Outcome.Accepted) head = Math.Max(head, r.Position!.Value);
+                // A refused batch's items keep what they would have been, without positions.
+                if (results[i].Stored)
+                    foreach (var r in results[i].Items)
+                        if (r.Outcome == Outcome.Accepted) head = Math.Max(head, r.Position!.Value);
             }
             if (head > 0) signals.Appended(head);
         }

@@ -218,7 +218,8 @@ public abstract class EventStoreContract
     public async Task Raw_reads_filter_by_type_and_parse_to_the_stored_events()
     {
         await using var s = await OpenStoreAsync();
-        var expand = Expand("a", id: "x1");
+        // Text beyond ASCII too: raw reads copy the stored UTF-8 bytes as they are.
+        var expand = Expand("a", id: "x1") with { Metadata = Metadata.From([new("note", "Zürich — 日本 ✓ \U0001F600")]) };
         await s.AppendAsync([new StreamAppend("a", 0, [Start("a"), expand, new EventReversed("r1", "a", "x1", null, Metadata.Empty)])]);
         var reversals = new List<PositionedEvent>();
         await foreach (var batch in s.ReadRawAsync(1, null, "V1.EventReversed")) reversals.AddRange(batch.Parse());

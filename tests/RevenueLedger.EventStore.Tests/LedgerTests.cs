@@ -113,6 +113,9 @@ public sealed class LedgerTests : IDisposable
     private sealed class HeldStore(IEventStore inner) : IEventStore
     {
         private TaskCompletionSource? _hold, _held;
+        private bool _failNextFind;
+
+        public void FailNextFind() => _failNextFind = true;
 
         public void HoldNextAppend() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
@@ -131,7 +134,8 @@ public sealed class LedgerTests : IDisposable
         public IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadAllAsync(fromPosition, toPosition, ct);
         public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadEventsAsync(fromPosition, toPosition, ct);
         public IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, CancellationToken ct = default) => inner.ReadRawAsync(fromPosition, toPosition, storedType, ct);
-        public Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default) => inner.FindEventsAsync(eventIds, ct);
+        public Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default) =>
+            Interlocked.Exchange(ref _failNextFind, false) ? throw new IOException("the store is away") : inner.FindEventsAsync(eventIds, ct);
         public Task<StoreHead> GetHeadAsync(CancellationToken ct = default) => inner.GetHeadAsync(ct);
         public Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default) => inner.TraceContextsAsync(fromPosition, toPosition, limit, ct);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
@@ -187,6 +191,45 @@ public sealed class LedgerTests : IDisposable
         Assert.Equal(["x0", "a1"], log);
         // And the ledger goes on from the true state: x's MRR is 70.
         Assert.Equal(ErrorCodes.ContractionExceedsMrr, (await ledger.SubmitEachAsync(Parse(ledger, Contracted("x2", "x", "80")))).Single().Error!.Code);
+    }
+
+    [Fact]
+    public async Task A_decision_that_failed_while_a_group_was_appended_leaves_no_stale_state_behind()
+    {
+        await using var held = new HeldStore(await SqliteEventStore.OpenAsync(DbPath));
+        var ledger = new Ledger(held);
+        held.HoldNextAppend();
+        var first = await ledger.StartBatchesAsync([Parse(ledger, Started("a1", "a"))]);
+        // A group whose decision fails (its refusal is checked against the store, which is away) drops the cache...
+        held.FailNextFind();
+        await Assert.ThrowsAsync<IOException>(() => ledger.StartBatchesAsync([Parse(ledger, Contracted("q1", "q", "5"))]));
+        // ...so the next group, decided on top of a1, no longer sees a1's account and refuses its expansion.
+        var second = await ledger.StartBatchesAsync([Parse(ledger, Expanded("a2", "a"))]);
+        held.Release();
+        Assert.True((await first)[0].Stored);
+        // Once a1 is stored, that decision is made again on the stored state.
+        var r2 = (await second)[0];
+        Assert.True(r2.Stored, r2.Failure?.Error?.Message);
+        Assert.Equal([2L], r2.Items.Select(i => i.Position!.Value));
+    }
+
+    [Fact]
+    public async Task A_third_group_waits_for_the_first_so_a_resubmission_of_its_events_is_a_duplicate()
+    {
+        await using var held = new HeldStore(await SqliteEventStore.OpenAsync(DbPath));
+        var ledger = new Ledger(held);
+        held.HoldNextAppend();
+        var first = await ledger.StartBatchesAsync([Parse(ledger, Started("a1", "a"))]);
+        var second = await ledger.StartBatchesAsync([Parse(ledger, Started("b1", "b"))]);
+        var starting = ledger.StartBatchesAsync([Parse(ledger, Started("a1", "a"), Expanded("a2", "a"))]);
+        await Task.Delay(200);
+        Assert.False(starting.IsCompleted); // decided only once the first group settled
+        held.Release();
+        var third = await (await starting);
+        Assert.True(third[0].Stored);
+        Assert.Equal([(Outcome.Duplicate, 1L), (Outcome.Accepted, 3L)], third[0].Items.Select(i => (i.Outcome, i.Position!.Value)));
+        Assert.Equal([2L], (await second)[0].Items.Select(i => i.Position!.Value));
+        Assert.True((await first)[0].Stored);
     }
 
     [Fact]

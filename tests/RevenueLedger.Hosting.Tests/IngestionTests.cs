@@ -124,6 +124,23 @@ public sealed class IngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Batches_sent_at_once_are_answered_each_on_its_own_whatever_the_others_in_their_group()
+    {
+        // Concurrent requests share group commits; a refused batch (whose first item alone would be accepted) must not
+        // fail the others of its group, nor leave their events stored and unanswered.
+        var requests = Enumerable.Range(0, 24).Select(i => i % 2 == 0
+            ? _api.Writer.PostAsync("/v1/events/batch", Batch(Started($"ok-{i}", eventId: $"ok-{i}"), Started($"ok-{i}-b", eventId: $"ok-{i}-b")))
+            : _api.Writer.PostAsync("/v1/events/batch", Batch(Started($"bad-{i}"), Expanded($"bad-{i}", "c9", "2024-02-01", "10"))));
+        var answers = await Task.WhenAll(requests);
+        for (int i = 0; i < answers.Length; i++)
+        {
+            if (i % 2 == 0) Assert.Equal(HttpStatusCode.Created, answers[i].Status);
+            else Assert.Equal(1, answers[i].AssertProblem(HttpStatusCode.UnprocessableEntity, "contract-not-started").GetProperty("index").GetInt32());
+        }
+        Assert.Equal(24, await HeadAsync());
+    }
+
+    [Fact]
     public async Task A_batch_with_one_refused_item_stores_nothing_and_names_the_item_and_rule()
     {
         var rejected = await _api.Writer.PostAsync("/v1/events/batch", Batch(Started("acme"), Expanded("acme", "c1", "2024-02-01", "10"), Expanded("acme", "c2", "2024-02-01", "10")));

@@ -63,21 +63,44 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
     /// </summary>
     private async Task FoldAsync(long from, long to, CancellationToken ct)
     {
-        if (from > to) return;
-        var folding = Task.CompletedTask;
-        var group = new List<RawEventBatch>();
-        int rows = 0;
-        await foreach (var batch in log.ReadRawAsync(from, to, null, ct))
+        try
         {
-            group.Add(batch);
-            if ((rows += batch.Count) < 16_384) continue;
-            await folding;
-            var ready = group;
-            folding = Task.Run(() => { foreach (var b in ready) _projection.Add(b); }, ct);
-            (group, rows) = ([], 0);
+            await FoldRangeAsync(from, to, ct);
         }
-        await folding;
-        foreach (var b in group) _projection.Add(b);
+        catch
+        {
+            // Folded part of the way: its position and changes belong to no checkpoint, so the next round starts afresh.
+            _projection = new Projection();
+            throw;
+        }
+    }
+
+    private async Task FoldRangeAsync(long from, long to, CancellationToken ct)
+    {
+        if (from > to) return;
+        var projection = _projection; // what the fold on the other thread works on, whatever becomes of the field
+        var folding = Task.CompletedTask;
+        try
+        {
+            var group = new List<RawEventBatch>();
+            int rows = 0;
+            await foreach (var batch in log.ReadRawAsync(from, to, null, ct))
+            {
+                group.Add(batch);
+                if ((rows += batch.Count) < 16_384) continue;
+                await folding;
+                var ready = group;
+                folding = Task.Run(() => { foreach (var b in ready) projection.Add(b); }, ct);
+                (group, rows) = ([], 0);
+            }
+            await folding;
+            foreach (var b in group) projection.Add(b);
+        }
+        finally
+        {
+            // A failed read leaves no fold running behind it (its own failure, if any, surfaces here).
+            await folding;
+        }
     }
 
     /// <summary>
