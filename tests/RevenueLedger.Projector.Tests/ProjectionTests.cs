@@ -108,4 +108,37 @@ public class ProjectionTests
         Assert.Equal("a", changes.Accounts[0].AccountId);
         Assert.Equal(["b", "d"], changes.Accounts.Skip(1).Select(h => h.AccountId).Order(StringComparer.Ordinal));
     }
+    [Fact]
+    public void Reversals_take_out_exactly_their_event_whatever_its_place_and_however_alike_the_ids()
+    {
+        // Ids that are prefixes of each other, of different lengths: the fold keeps an account's ids packed together.
+        LedgerEvent[] events =
+        [
+            new ContractStarted("e1", "a", "c", new DateOnly(2024, 1, 1), 100, "USD", Metadata.Empty),
+            new ContractExpanded("e10", "a", "c", new DateOnly(2024, 2, 1), 10, "USD", null, Metadata.Empty),
+            new ContractExpanded("e100", "a", "c", new DateOnly(2024, 3, 1), 20, "USD", null, Metadata.Empty),
+            new ContractContracted("e1000", "a", "c", new DateOnly(2024, 4, 1), 5, "USD", null, Metadata.Empty),
+            new EventReversed("r1", "a", "e10", "typo", Metadata.Empty),
+            new ContractExpanded("e2", "a", "c", new DateOnly(2024, 5, 1), 7, "USD", null, Metadata.Empty),
+            new EventReversed("r2", "a", "e1000", "typo", Metadata.Empty),
+            new EventReversed("r3", "a", "e2", "typo", Metadata.Empty),
+        ];
+        var positioned = events.Select((e, i) => new PositionedEvent(i + 1, e)).ToList();
+        var fromBytes = new Projection();
+        var batch = new RawEventBatch();
+        foreach (var (position, e) in positioned)
+            batch.Add(position, System.Text.Encoding.UTF8.GetBytes(e.StoredType), System.Text.Encoding.UTF8.GetBytes(WireFormat.ToCanonicalJson(e)));
+        fromBytes.Add(batch);
+        var fromEvents = new Projection();
+        fromEvents.Add(positioned);
+
+        // What is left: started 100 on 1 January, +20 on 1 March.
+        var expected = AccountHistory.Build("a", [events[0], events[2]]);
+        foreach (var changes in new[] { fromBytes.Flush(), fromEvents.Flush() })
+        {
+            var history = Assert.Single(changes.Accounts);
+            Assert.Equal(expected.Movements, history.Movements);
+            Assert.Equal(120m, history.MrrAt(new DateOnly(2024, 6, 1)));
+        }
+    }
 }

@@ -48,14 +48,48 @@ public sealed class Projection
 
     public int AccountCount => _histories.Count;
 
+    /// <summary>
+    /// An account's facts in commit order, with their event ids (for reversals) and the earliest date changed since
+    /// the last flush. The ids are characters in one array: a catch-up holds a million of them, and as a million
+    /// strings they were most of what the collector had to trace.
+    /// </summary>
     private sealed class AccountFacts(string id)
     {
+        private char[] _idChars = new char[64];
+        private int[] _idEnds = new int[4];
+        private int _idLength;
+
         public string Id { get; } = id;
-        public List<string> EventIds { get; } = [];
         public List<AccountFact> Facts { get; } = [];
+        public DateOnly? ChangedSince { get; set; }
+
+        public void Add(ReadOnlySpan<char> eventId, AccountFact fact)
+        {
+            if (_idLength + eventId.Length > _idChars.Length) Array.Resize(ref _idChars, Math.Max(_idChars.Length * 2, _idLength + eventId.Length));
+            if (Facts.Count == _idEnds.Length) Array.Resize(ref _idEnds, _idEnds.Length * 2);
+            eventId.CopyTo(_idChars.AsSpan(_idLength));
+            _idEnds[Facts.Count] = _idLength += eventId.Length;
+            Facts.Add(fact);
+        }
+
+        public int IndexOf(ReadOnlySpan<char> eventId)
+        {
+            for (int i = 0, start = 0; i < Facts.Count; start = _idEnds[i++])
+                if (_idChars.AsSpan(start, _idEnds[i] - start).SequenceEqual(eventId)) return i;
+            return -1;
+        }
+
+        public void RemoveAt(int index)
+        {
+            int start = index == 0 ? 0 : _idEnds[index - 1], length = _idEnds[index] - start;
+            Array.Copy(_idChars, start + length, _idChars, start, _idLength - start - length);
+            _idLength -= length;
+            for (int i = index; i < Facts.Count - 1; i++) _idEnds[i] = _idEnds[i + 1] - length;
+            Facts.RemoveAt(index);
+        }
     }
 
-    private readonly Dictionary<string, DateOnly> _touched = new(StringComparer.Ordinal); // account → earliest date changed since the last flush
+    private readonly List<AccountFacts> _touched = []; // accounts changed since the last flush, in the order first changed
 
     /// <summary>Applies events after <see cref="Position"/>, in position order, and says what changed.</summary>
     public ProjectionChanges Apply(IEnumerable<PositionedEvent> events)
@@ -73,7 +107,7 @@ public sealed class Projection
             var account = AccountOf(e.AccountId);
             if (e is EventReversed r)
             {
-                int i = account.EventIds.IndexOf(r.TargetEventId);
+                int i = account.IndexOf(r.TargetEventId);
                 if (i >= 0) Remove(account, i); // the ledger only accepts reversals of this account's events
             }
             else
@@ -90,6 +124,7 @@ public sealed class Projection
     public void Add(RawEventBatch batch)
     {
         Span<char> chars = stackalloc char[StoredPayload.MaxFieldLength];
+        var accounts = _accounts.GetAlternateLookup<ReadOnlySpan<char>>();
         for (int i = 0; i < batch.Count; i++)
         {
             if (!StoredPayload.TryScan(batch.StoredType(i), batch.Payload(i), out var f))
@@ -98,20 +133,18 @@ public sealed class Projection
                 continue;
             }
             Advance(batch.Position(i));
-            var account = _accounts.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(StoredPayload.Chars(f.AccountId, chars), out var known)
+            var account = accounts.TryGetValue(StoredPayload.Chars(f.AccountId, chars), out var known)
                 ? known
                 : AccountOf(StoredPayload.Chars(f.AccountId, chars).ToString());
             if (f.IsReversal)
             {
-                var target = StoredPayload.Chars(f.Key, chars);
-                for (int at = 0; at < account.EventIds.Count; at++)
-                    if (target.SequenceEqual(account.EventIds[at])) { Remove(account, at); break; }
+                int at = account.IndexOf(StoredPayload.Chars(f.Key, chars));
+                if (at >= 0) Remove(account, at);
                 continue;
             }
-            var eventId = StoredPayload.Chars(f.EventId, chars).ToString();
             int key = _names.Index(StoredPayload.Chars(f.Key, chars));
             int reason = f.Reason.IsEmpty ? -1 : _names.Index(StoredPayload.Chars(f.Reason, chars));
-            Append(account, eventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
+            Append(account, StoredPayload.Chars(f.EventId, chars), new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
         }
     }
 
@@ -127,39 +160,48 @@ public sealed class Projection
         return account;
     }
 
-    private void Append(AccountFacts account, string eventId, AccountFact fact)
+    private void Append(AccountFacts account, ReadOnlySpan<char> eventId, AccountFact fact)
     {
-        account.EventIds.Add(eventId);
-        account.Facts.Add(fact);
+        account.Add(eventId, fact);
         if (_first is null || fact.Date < _first) _first = fact.Date;
         if (_last is null || fact.Date > _last) _last = fact.Date;
-        Touch(account.Id, fact.Date);
+        Touch(account, fact.Date);
     }
 
     private void Remove(AccountFacts account, int index)
     {
         var date = account.Facts[index].Date;
-        account.EventIds.RemoveAt(index);
-        account.Facts.RemoveAt(index);
-        Touch(account.Id, date);
+        account.RemoveAt(index);
+        Touch(account, date);
     }
 
-    private void Touch(string accountId, DateOnly changed) =>
-        _touched[accountId] = _touched.TryGetValue(accountId, out var earlier) && earlier < changed ? earlier : changed;
+    private void Touch(AccountFacts account, DateOnly changed)
+    {
+        if (account.ChangedSince is not { } earlier) _touched.Add(account);
+        else if (earlier <= changed) return;
+        account.ChangedSince = changed;
+    }
 
     /// <summary>Rebuilds the histories of the accounts changed since the last flush and updates the window totals.</summary>
     public ProjectionChanges Flush()
     {
         if (_touched.Count == 0) return new ProjectionChanges(Position, [], []);
 
-        // Accounts with a stored history first: ProjectionChanges says how many replace one.
-        var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(_touched.Count);
-        foreach (var (id, since) in _touched)
-            if (_histories.GetValueOrDefault(id) is { } old) rebuilt.Add((id, since, old, Build(id)));
-        int replaced = rebuilt.Count;
-        foreach (var (id, since) in _touched)
-            if (!_histories.ContainsKey(id)) rebuilt.Add((id, since, null, Build(id)));
+        // Each account's history depends on its own facts only: built on every core when there are many.
+        var touched = _touched.ToArray();
         _touched.Clear();
+        var built = new AccountHistory[touched.Length];
+        if (touched.Length >= 256) Parallel.For(0, touched.Length, i => built[i] = Build(touched[i]));
+        else for (int i = 0; i < touched.Length; i++) built[i] = Build(touched[i]);
+
+        // Accounts with a stored history first: ProjectionChanges says how many replace one.
+        var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(touched.Length);
+        for (int i = 0; i < touched.Length; i++)
+            if (_histories.GetValueOrDefault(touched[i].Id) is { } old) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, old, built[i]));
+        int replaced = rebuilt.Count;
+        for (int i = 0; i < touched.Length; i++)
+            if (!_histories.ContainsKey(touched[i].Id)) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, null, built[i]));
+        foreach (var account in touched) account.ChangedSince = null;
         foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
 
         var changedWindows = new HashSet<WindowKey>();
@@ -253,6 +295,6 @@ public sealed class Projection
                 yield return new WindowKey(kind, w.From, w.To);
     }
 
-    private AccountHistory Build(string accountId) =>
-        AccountHistory.Build(accountId, CollectionsMarshal.AsSpan(_accounts[accountId].Facts), _names.Names);
+    private AccountHistory Build(AccountFacts account) =>
+        AccountHistory.Build(account.Id, CollectionsMarshal.AsSpan(account.Facts), _names.Names);
 }
