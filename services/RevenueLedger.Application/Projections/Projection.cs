@@ -50,12 +50,12 @@ public sealed class Projection
 
     /// <summary>
     /// An account's facts in commit order, with their event ids (for reversals) and the earliest date changed since
-    /// the last flush. The ids are characters in one array: a catch-up holds a million of them, and as a million
-    /// strings they were most of what the collector had to trace.
+    /// the last flush. The ids (ASCII by the rules) are bytes in one array, copied as stored: a catch-up holds a
+    /// million of them, and as a million strings they were most of what the collector had to trace.
     /// </summary>
     private sealed class AccountFacts(string id)
     {
-        private char[] _idChars = new char[64];
+        private byte[] _ids = new byte[128];
         private int[] _idEnds = new int[4];
         private int _idLength;
 
@@ -63,26 +63,26 @@ public sealed class Projection
         public List<AccountFact> Facts { get; } = [];
         public DateOnly? ChangedSince { get; set; }
 
-        public void Add(ReadOnlySpan<char> eventId, AccountFact fact)
+        public void Add(ReadOnlySpan<byte> eventId, AccountFact fact)
         {
-            if (_idLength + eventId.Length > _idChars.Length) Array.Resize(ref _idChars, Math.Max(_idChars.Length * 2, _idLength + eventId.Length));
+            if (_idLength + eventId.Length > _ids.Length) Array.Resize(ref _ids, Math.Max(_ids.Length * 2, _idLength + eventId.Length));
             if (Facts.Count == _idEnds.Length) Array.Resize(ref _idEnds, _idEnds.Length * 2);
-            eventId.CopyTo(_idChars.AsSpan(_idLength));
+            eventId.CopyTo(_ids.AsSpan(_idLength));
             _idEnds[Facts.Count] = _idLength += eventId.Length;
             Facts.Add(fact);
         }
 
-        public int IndexOf(ReadOnlySpan<char> eventId)
+        public int IndexOf(ReadOnlySpan<byte> eventId)
         {
             for (int i = 0, start = 0; i < Facts.Count; start = _idEnds[i++])
-                if (_idChars.AsSpan(start, _idEnds[i] - start).SequenceEqual(eventId)) return i;
+                if (_ids.AsSpan(start, _idEnds[i] - start).SequenceEqual(eventId)) return i;
             return -1;
         }
 
         public void RemoveAt(int index)
         {
             int start = index == 0 ? 0 : _idEnds[index - 1], length = _idEnds[index] - start;
-            Array.Copy(_idChars, start + length, _idChars, start, _idLength - start - length);
+            Array.Copy(_ids, start + length, _ids, start, _idLength - start - length);
             _idLength -= length;
             for (int i = index; i < Facts.Count - 1; i++) _idEnds[i] = _idEnds[i + 1] - length;
             Facts.RemoveAt(index);
@@ -107,12 +107,12 @@ public sealed class Projection
             var account = AccountOf(e.AccountId);
             if (e is EventReversed r)
             {
-                int i = account.IndexOf(r.TargetEventId);
+                int i = account.IndexOf(System.Text.Encoding.UTF8.GetBytes(r.TargetEventId));
                 if (i >= 0) Remove(account, i); // the ledger only accepts reversals of this account's events
             }
             else
             {
-                Append(account, e.EventId, _names.ToFact(e));
+                Append(account, System.Text.Encoding.UTF8.GetBytes(e.EventId), _names.ToFact(e));
             }
         }
     }
@@ -138,13 +138,13 @@ public sealed class Projection
                 : AccountOf(StoredPayload.Chars(f.AccountId, chars).ToString());
             if (f.IsReversal)
             {
-                int at = account.IndexOf(StoredPayload.Chars(f.Key, chars));
+                int at = account.IndexOf(f.Key);
                 if (at >= 0) Remove(account, at);
                 continue;
             }
             int key = _names.Index(StoredPayload.Chars(f.Key, chars));
             int reason = f.Reason.IsEmpty ? -1 : _names.Index(StoredPayload.Chars(f.Reason, chars));
-            Append(account, StoredPayload.Chars(f.EventId, chars), new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
+            Append(account, f.EventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
         }
     }
 
@@ -160,7 +160,7 @@ public sealed class Projection
         return account;
     }
 
-    private void Append(AccountFacts account, ReadOnlySpan<char> eventId, AccountFact fact)
+    private void Append(AccountFacts account, ReadOnlySpan<byte> eventId, AccountFact fact)
     {
         account.Add(eventId, fact);
         if (_first is null || fact.Date < _first) _first = fact.Date;
