@@ -387,8 +387,9 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         {
             int typeLength = (int)r.GetBytes(1, 0, null, 0, 0), payloadLength = (int)r.GetBytes(2, 0, null, 0, 0);
             var (buffer, offset) = batch.Reserve(r.GetInt64(0), typeLength, payloadLength);
-            r.GetBytes(1, 0, buffer, offset, typeLength);
-            r.GetBytes(2, 0, buffer, offset + typeLength, payloadLength);
+            // The batch's buffer is not zeroed: a short read must not pass for a row.
+            if (r.GetBytes(1, 0, buffer, offset, typeLength) != typeLength || r.GetBytes(2, 0, buffer, offset + typeLength, payloadLength) != payloadLength)
+                throw new InvalidDataException($"short read of the event at position {r.GetInt64(0)}");
             if (batch.IsFull)
             {
                 yield return batch;

@@ -189,10 +189,10 @@ public sealed class Projection
 
         // Each account's history depends on its own facts only: built on every core when there are many.
         var touched = _touched.ToArray();
-        _touched.Clear();
         var built = new AccountHistory[touched.Length];
         if (touched.Length >= 256) Parallel.For(0, touched.Length, i => built[i] = Build(touched[i]));
         else for (int i = 0; i < touched.Length; i++) built[i] = Build(touched[i]);
+        _touched.Clear(); // only now: had a build failed, the accounts would still be marked changed
 
         // Accounts with a stored history first: ProjectionChanges says how many replace one.
         var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(touched.Length);
