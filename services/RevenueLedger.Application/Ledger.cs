@@ -373,12 +373,15 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         if (_known.Count > MaxKnownAccounts) (_known, _knownHead, _tooManyAccounts) = (null, -1, true);
     }
 
-    /// <summary>FNV-1a over the id's UTF-16 code units: stable, cheap, and 64 bits wide enough that ids rarely share one.</summary>
+    /// <summary>
+    /// 64 bits, so that ids rarely share one: the runtime's string hash (keyed per process, so ids chosen by a client
+    /// cannot be made to pile up in one bucket of the set) beside FNV-1a over the id's UTF-16 code units.
+    /// </summary>
     private static ulong KnownHash(string accountId)
     {
-        ulong hash = 14695981039346656037;
-        foreach (char c in accountId) hash = (hash ^ c) * 1099511628211;
-        return hash;
+        uint fnv = 2166136261;
+        foreach (char c in accountId) fnv = (fnv ^ c) * 16777619;
+        return ((ulong)(uint)accountId.GetHashCode() << 32) | fnv;
     }
 
     private void Invalidate()
