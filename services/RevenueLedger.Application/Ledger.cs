@@ -340,6 +340,23 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     }
 
     /// <summary>
+    /// Learns now what deciding needs from the log — which accounts exist — rather than on the first submission, which
+    /// would otherwise wait for it (seconds of reading at millions of accounts).
+    /// </summary>
+    public async Task WarmUpAsync(CancellationToken ct = default)
+    {
+        await AcquireIdleAsync(ct);
+        try
+        {
+            await SyncCacheAsync(ct);
+        }
+        finally
+        {
+            _gate.Release();
+        }
+    }
+
+    /// <summary>
     /// Brings the cache to the log's head: when the log moved without us (another writer), the accounts it wrote since
     /// are forgotten (their states changed) and learnt as known; a cache that no longer says which position it
     /// reflects is dropped whole.

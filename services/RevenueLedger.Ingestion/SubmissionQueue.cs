@@ -34,6 +34,20 @@ public sealed class SubmissionQueue(LedgerStores stores, LedgerSignals signals, 
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
+        try
+        {
+            await stores.Ledger.WarmUpAsync(stoppingToken);
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+            // Stopping before it was done: the loop below answers whatever is queued.
+        }
+        catch (Exception ex)
+        {
+            // Not fatal: the first submission learns the same, or reports the store's failure to its caller.
+            stores.OnFailure(ex);
+            logger.LogWarning(ex, "The ledger could not read which accounts exist at start; the first submission will");
+        }
         // The group before this one, still being appended: the next group is decided meanwhile, on top of it.
         Task previous = Task.CompletedTask;
         try

@@ -115,6 +115,8 @@ public sealed class LedgerTests : IDisposable
         private TaskCompletionSource? _hold, _held;
         private bool _failNextFind;
 
+        public int AccountIdReads { get; private set; }
+
         public void FailNextFind() => _failNextFind = true;
 
         public void HoldNextAppend() => _hold = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -130,7 +132,11 @@ public sealed class LedgerTests : IDisposable
         public async Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) { await WaitAsync(); return await inner.AppendNewAsync(appends, ct); }
         public Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default) => inner.ReadStreamAsync(accountId, ct);
         public Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default) => inner.ReadStreamsAsync(accountIds, ct);
-        public Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default) => inner.ReadAccountIdsAsync(afterPosition, toPosition, ct);
+        public Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default)
+        {
+            AccountIdReads++;
+            return inner.ReadAccountIdsAsync(afterPosition, toPosition, ct);
+        }
         public IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadAllAsync(fromPosition, toPosition, ct);
         public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) => inner.ReadEventsAsync(fromPosition, toPosition, ct);
         public IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, CancellationToken ct = default) => inner.ReadRawAsync(fromPosition, toPosition, storedType, ct);
@@ -139,6 +145,27 @@ public sealed class LedgerTests : IDisposable
         public Task<StoreHead> GetHeadAsync(CancellationToken ct = default) => inner.GetHeadAsync(ct);
         public Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default) => inner.TraceContextsAsync(fromPosition, toPosition, limit, ct);
         public ValueTask DisposeAsync() => inner.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task A_warmed_up_ledger_knows_the_logs_accounts_before_its_first_submission()
+    {
+        await using (var s0 = await SqliteEventStore.OpenAsync(DbPath))
+        {
+            var l0 = new Ledger(s0);
+            Assert.All(await l0.SubmitEachAsync(Parse(l0, Started("a1", "a"), Started("b1", "b"))), r => Assert.Equal(Outcome.Accepted, r.Outcome));
+        }
+        await using var held = new HeldStore(await SqliteEventStore.OpenAsync(DbPath));
+        var ledger = new Ledger(held);
+
+        await ledger.WarmUpAsync();
+        Assert.Equal(1, held.AccountIdReads);
+
+        // Nothing more is read for the first submissions: a stored account is known, a new one is taken for new.
+        var again = (await ledger.SubmitEachAsync(Parse(ledger, Started("a2", "a")))).Single();
+        Assert.Equal(ErrorCodes.ContractAlreadyStarted, again.Error!.Code);
+        Assert.Equal(Outcome.Accepted, (await ledger.SubmitEachAsync(Parse(ledger, Started("n1", "n")))).Single().Outcome);
+        Assert.Equal(1, held.AccountIdReads);
     }
 
     [Fact]
