@@ -194,19 +194,20 @@ public sealed class Projection
         else for (int i = 0; i < touched.Length; i++) built[i] = Build(touched[i]);
         _touched.Clear(); // only now: had a build failed, the accounts would still be marked changed
 
-        // Accounts with a stored history first: ProjectionChanges says how many replace one.
-        var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(touched.Length);
-        for (int i = 0; i < touched.Length; i++)
-            if (_histories.GetValueOrDefault(touched[i].Id) is { } old) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, old, built[i]));
-        int replaced = rebuilt.Count;
-        for (int i = 0; i < touched.Length; i++)
-            if (!_histories.ContainsKey(touched[i].Id)) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, null, built[i]));
+        // Accounts with a stored history first (in the order first changed, as the others): ProjectionChanges says how
+        // many replace one.
+        var rebuilt = touched.Select((a, i) => (a.Id, Since: a.ChangedSince!.Value, Old: _histories.GetValueOrDefault(a.Id), New: built[i]))
+            .OrderBy(r => r.Old is null).ToList();
+        int replaced = rebuilt.Count(r => r.Old is not null);
         foreach (var account in touched) account.ChangedSince = null;
         foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
 
         var changedWindows = new HashSet<WindowKey>();
         var newWindows = Horizon().Where(k => !_windows.ContainsKey(k)).ToList();
-        bool recomputeAll = _windows.Count == 0 || ResumIsCheaper(rebuilt);
+        // The windows by end: an account changed since a day touches those ending after it, a run at the end.
+        var byEnd = _windows.OrderBy(w => w.Key.To).ToArray();
+        var ends = byEnd.Select(w => w.Key.To).ToArray();
+        bool recomputeAll = _windows.Count == 0 || ResumIsCheaper(ends, rebuilt);
         if (recomputeAll)
         {
             // Most accounts changed (a catch-up): summing every account once beats taking out and putting back.
@@ -223,9 +224,7 @@ public sealed class Projection
         }
         else
         {
-            // Only the windows ending after what an account changed: ordered by end, each account starts at its first.
-            var byEnd = _windows.OrderBy(w => w.Key.To).ToArray();
-            var ends = byEnd.Select(w => w.Key.To).ToArray();
+            // Only the windows ending after what an account changed.
             var changed = new bool[byEnd.Length];
             foreach (var (_, since, old, history) in rebuilt)
                 for (int w = FirstEndingAfter(ends, since); w < byEnd.Length; w++)
@@ -254,12 +253,8 @@ public sealed class Projection
     /// dated this year touches a handful of a seven-year book's 120 windows, so it is updated in place even when
     /// there are more of them than accounts before; a catch-up that reaches back years is summed afresh.
     /// </summary>
-    private bool ResumIsCheaper(List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)> rebuilt)
+    private bool ResumIsCheaper(DateOnly[] ends, List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)> rebuilt)
     {
-        var ends = new DateOnly[_windows.Count];
-        int n = 0;
-        foreach (var key in _windows.Keys) ends[n++] = key.To;
-        Array.Sort(ends);
         long incremental = 0, resum = (long)_histories.Count * ends.Length;
         foreach (var (_, since, old, _) in rebuilt)
         {
