@@ -24,7 +24,7 @@ public sealed class AccountHistory
     private AccountHistory(string accountId, Movement[] movements, DateOnly[] changeDays, decimal[] mrrAfter, DateOnly[] ownerDays, string?[] owners)
     {
         AccountId = accountId;
-        Movements = movements;
+        _movements = movements;
         _changeDays = changeDays;
         _mrrAfter = mrrAfter;
         _ownerDays = ownerDays;
@@ -33,7 +33,14 @@ public sealed class AccountHistory
 
     public string AccountId { get; }
 
-    public IReadOnlyList<Movement> Movements { get; }
+    private readonly Movement[] _movements;
+
+    public IReadOnlyList<Movement> Movements => _movements;
+
+    /// <summary>The movements for the sums over every account and window: indexed without an interface call or a copy.</summary>
+    internal ReadOnlySpan<Movement> MovementSpan => _movements;
+
+    internal ReadOnlySpan<DateOnly> OwnerDaySpan => _ownerDays;
 
     /// <summary>
     /// A compact, versioned binary form for read models: movements and the owner timeline (MRR over time is
@@ -45,27 +52,48 @@ public sealed class AccountHistory
         return Serialize(stream).ToArray();
     }
 
-    /// <summary>The same bytes, written into <paramref name="reusable"/> (emptied first); valid until it is written again.</summary>
+    /// <summary>
+    /// The same bytes, written into <paramref name="reusable"/> (emptied first); valid until it is written again.
+    /// Format 2 stores per movement only what cannot be derived: the day (as the gap from the one before), the kind
+    /// and the MRR after it, each number in as few bytes as it needs. <c>Before</c> is the previous movement's
+    /// <c>After</c> and <c>Amount</c> follows from both and the kind (<see cref="Classify"/>), computed by the same
+    /// decimal operations, so they come back bit for bit. A twentieth of format 1's size: every history is written
+    /// by each catch-up and read by every any-range query.
+    /// </summary>
     public ArraySegment<byte> Serialize(MemoryStream reusable)
     {
         reusable.SetLength(0);
         using (var w = new BinaryWriter(reusable, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            w.Write((byte)1);
+            w.Write((byte)2);
             w.Write(AccountId);
-            w.Write(Movements.Count);
-            foreach (var m in Movements)
+            w.Write7BitEncodedInt(Movements.Count);
+            int day = 0;
+            decimal before = 0;
+            for (int i = 0; i < Movements.Count; i++)
             {
-                w.Write(m.Day.DayNumber); w.Write((byte)m.Kind); w.Write(m.Amount); w.Write(m.Before); w.Write(m.After);
-                w.Write(m.ChurnShares.Length);
-                foreach (var share in m.ChurnShares) { w.Write(share.Reason); w.Write(share.Mrr); }
-                w.Write(m.ChurnReason is not null);
-                if (m.ChurnReason is not null) w.Write(m.ChurnReason);
+                var m = Movements[i];
+                // A history is only ever built by Build (or read back from these bytes), which keeps these; checked
+                // because bytes that silently decoded to other numbers would be worse than a failed write.
+                if (m.Before != before || m.Amount != AmountOf(m.Kind, m.Before, m.After) || i > 0 && m.Day.DayNumber <= day)
+                    throw new InvalidOperationException($"account '{AccountId}': movement on {m.Day} does not follow from the one before it");
+                w.Write7BitEncodedInt(m.Day.DayNumber - day);
+                w.Write((byte)m.Kind);
+                WriteDecimal(w, m.After);
+                w.Write7BitEncodedInt(m.ChurnShares.Length);
+                foreach (var share in m.ChurnShares) { w.Write(share.Reason); WriteDecimal(w, share.Mrr); }
+                // The primary churn reason is the largest share's, which SplitChurn puts first; written out otherwise.
+                if (m.ChurnReason is null) w.Write((byte)0);
+                else if (m.ChurnShares.Length > 0 && m.ChurnShares[0].Reason == m.ChurnReason) w.Write((byte)1);
+                else { w.Write((byte)2); w.Write(m.ChurnReason); }
+                (day, before) = (m.Day.DayNumber, m.After);
             }
-            w.Write(_ownerDays.Length);
+            w.Write7BitEncodedInt(_ownerDays.Length);
+            day = 0;
             for (int i = 0; i < _ownerDays.Length; i++)
             {
-                w.Write(_ownerDays[i].DayNumber);
+                w.Write7BitEncodedInt(_ownerDays[i].DayNumber - day);
+                day = _ownerDays[i].DayNumber;
                 w.Write(_owners[i] is not null);
                 if (_owners[i] is not null) w.Write(_owners[i]!);
             }
@@ -73,11 +101,57 @@ public sealed class AccountHistory
         return new ArraySegment<byte>(reusable.GetBuffer(), 0, (int)reusable.Length);
     }
 
+    /// <summary>Reads format 2, and format 1 (every number at full width) as stored by earlier versions.</summary>
     public static AccountHistory FromBytes(ReadOnlySpan<byte> bytes)
     {
         using var stream = new MemoryStream(bytes.ToArray());
         using var r = new BinaryReader(stream, System.Text.Encoding.UTF8);
-        if (r.ReadByte() != 1) throw new InvalidDataException("unknown account history format");
+        return r.ReadByte() switch
+        {
+            1 => ReadFormat1(r),
+            2 => ReadFormat2(r),
+            var v => throw new InvalidDataException($"unknown account history format {v}"),
+        };
+    }
+
+    private static AccountHistory ReadFormat2(BinaryReader r)
+    {
+        var accountId = r.ReadString();
+        var movements = new Movement[Count(r)];
+        int day = 0;
+        decimal before = 0;
+        for (int i = 0; i < movements.Length; i++)
+        {
+            day += r.Read7BitEncodedInt();
+            var kind = (MovementKind)r.ReadByte();
+            if (!Enum.IsDefined(kind)) throw new InvalidDataException($"unknown movement kind {(int)kind}");
+            decimal after = ReadDecimal(r);
+            var shares = new ChurnShare[Count(r)];
+            for (int k = 0; k < shares.Length; k++) shares[k] = new ChurnShare(Vocabulary.Share(r.ReadString()), ReadDecimal(r));
+            string? reason = r.ReadByte() switch
+            {
+                0 => null,
+                1 when shares.Length > 0 => shares[0].Reason,
+                2 => Vocabulary.Share(r.ReadString()),
+                var v => throw new InvalidDataException($"bad churn reason marker {v}"),
+            };
+            movements[i] = new Movement(DateOnly.FromDayNumber(day), kind, AmountOf(kind, before, after), before, after, shares, reason);
+            before = after;
+        }
+        var ownerDays = new DateOnly[Count(r)];
+        var owners = new string?[ownerDays.Length];
+        day = 0;
+        for (int i = 0; i < ownerDays.Length; i++)
+        {
+            day += r.Read7BitEncodedInt();
+            ownerDays[i] = DateOnly.FromDayNumber(day);
+            owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
+        }
+        return FromParts(accountId, movements, ownerDays, owners);
+    }
+
+    private static AccountHistory ReadFormat1(BinaryReader r)
+    {
         var accountId = r.ReadString();
         var movements = new Movement[r.ReadInt32()];
         for (int i = 0; i < movements.Length; i++)
@@ -97,7 +171,48 @@ public sealed class AccountHistory
             ownerDays[i] = DateOnly.FromDayNumber(r.ReadInt32());
             owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
         }
-        return new AccountHistory(accountId, movements, movements.Select(m => m.Day).ToArray(), movements.Select(m => m.After).ToArray(), ownerDays, owners);
+        return FromParts(accountId, movements, ownerDays, owners);
+    }
+
+    private static AccountHistory FromParts(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners) =>
+        new(accountId, movements, movements.Select(m => m.Day).ToArray(), movements.Select(m => m.After).ToArray(), ownerDays, owners);
+
+    private static int Count(BinaryReader r)
+    {
+        int n = r.Read7BitEncodedInt();
+        return n >= 0 && n <= r.BaseStream.Length ? n : throw new InvalidDataException($"bad count {n}");
+    }
+
+    /// <summary>The movement's size as <see cref="Classify"/> sets it.</summary>
+    private static decimal AmountOf(MovementKind kind, decimal before, decimal after) => kind switch
+    {
+        MovementKind.New or MovementKind.Reactivation => after,
+        MovementKind.Expansion => after - before,
+        MovementKind.Contraction => before - after,
+        _ => before,
+    };
+
+    /// <summary>A decimal exactly (scale included): a byte of scale and sign, the low 64 bits of the mantissa in
+    /// 7-bit groups (an MRR takes 3 or 4 bytes), and the high 32 only when used.</summary>
+    private static void WriteDecimal(BinaryWriter w, decimal d)
+    {
+        Span<int> bits = stackalloc int[4];
+        decimal.GetBits(d, bits);
+        byte scale = (byte)(bits[3] >> 16);
+        bool negative = bits[3] < 0, wide = bits[2] != 0;
+        w.Write((byte)(scale | (negative ? 0x80 : 0) | (wide ? 0x40 : 0)));
+        w.Write7BitEncodedInt64((long)((uint)bits[0] | ((ulong)(uint)bits[1] << 32)));
+        if (wide) w.Write(bits[2]);
+    }
+
+    private static decimal ReadDecimal(BinaryReader r)
+    {
+        byte header = r.ReadByte();
+        int scale = header & 0x3F;
+        if (scale > 28) throw new InvalidDataException($"bad decimal scale {scale}");
+        ulong low = (ulong)r.Read7BitEncodedInt64();
+        int high = (header & 0x40) != 0 ? r.ReadInt32() : 0;
+        return new decimal((int)(uint)low, (int)(uint)(low >> 32), high, (header & 0x80) != 0, (byte)scale);
     }
 
     public IReadOnlyList<DateOnly> OwnerChangeDays => _ownerDays;

@@ -104,8 +104,9 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
     public void Add(AccountHistory account, int first, int end, int sign)
     {
         var (from, to) = (window.From, window.To);
-        decimal opening = first > 0 ? account.Movements[first - 1].After : 0;
-        decimal closing = end > 0 ? account.Movements[end - 1].After : 0;
+        var movements = account.MovementSpan;
+        decimal opening = first > 0 ? movements[first - 1].After : 0;
+        decimal closing = end > 0 ? movements[end - 1].After : 0;
         if (opening == 0 && closing == 0 && first == end) return;
 
         // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
@@ -119,15 +120,15 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         if ((parts & ReportParts.Bridge) != 0)
         {
             var all = Get(_bridge, OwnerGroup.All);
-            all.Opening += sign * opening; all.Closing += sign * closing;
-            for (int i = first; i < end; i++) all.Add(account.Movements[i], sign);
+            all.Opening += Signed(opening, sign); all.Closing += Signed(closing, sign);
+            for (int i = first; i < end; i++) all.Add(in movements[i], sign);
             if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
         }
 
         if ((parts & ReportParts.ChurnReasons) == 0) return;
         for (int i = first; i < end; i++)
         {
-            var m = account.Movements[i];
+            ref readonly var m = ref movements[i];
             if (m.Kind != MovementKind.Churn) continue;
             foreach (var share in m.ChurnShares)
             {
@@ -159,7 +160,8 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
             foreach (var totals in windows)
             {
                 int end = first;
-                while (end < account.Movements.Count && account.Movements[end].Day < totals.Window.To) end++;
+                var movements = account.MovementSpan;
+                while (end < movements.Length && movements[end].Day < totals.Window.To) end++;
                 totals.Add(account, first, end, 1);
                 first = end;
             }
@@ -205,39 +207,47 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
     {
         var (from, to) = (window.From, window.To);
         var owner = account.OwnerDuring(from.AddDays(-1));
-        Get(_bridge, OwnerGroup.Of(owner)).Opening += sign * opening;
+        var movements = account.MovementSpan;
+        Get(_bridge, OwnerGroup.Of(owner)).Opening += Signed(opening, sign);
         int mi = first;
-        foreach (var day in account.OwnerChangeDays)
+        foreach (var day in account.OwnerDaySpan)
         {
             if (day < from) continue;
             if (day >= to) break;
-            for (; mi < end && account.Movements[mi].Day < day; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi], sign);
+            for (; mi < end && movements[mi].Day < day; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(in movements[mi], sign);
             var next = account.OwnerDuring(day);
             if (next != owner)
             {
                 // A handover on day d moves MRR(d) before that day's movement.
                 var moved = account.MrrAt(day);
-                Get(_bridge, OwnerGroup.Of(owner)).TransferOut += sign * moved;
-                Get(_bridge, OwnerGroup.Of(next)).TransferIn += sign * moved;
+                Get(_bridge, OwnerGroup.Of(owner)).TransferOut += Signed(moved, sign);
+                Get(_bridge, OwnerGroup.Of(next)).TransferIn += Signed(moved, sign);
                 owner = next;
             }
         }
-        for (; mi < end; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(account.Movements[mi], sign);
-        Get(_bridge, OwnerGroup.Of(owner)).Closing += sign * closing;
+        for (; mi < end; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(in movements[mi], sign);
+        Get(_bridge, OwnerGroup.Of(owner)).Closing += Signed(closing, sign);
     }
 
     private static void AddToCohort(NrrAcc acc, AccountHistory account, decimal opening, decimal closing, int first, int end, int sign)
     {
-        acc.Opening += sign * opening; acc.Closing += sign * closing; acc.Accounts += sign;
+        acc.Opening += Signed(opening, sign); acc.Closing += Signed(closing, sign); acc.Accounts += sign;
         if (closing > 0) acc.Retained += sign;
-        for (int i = first; i < end; i++) acc.Add(account.Movements[i], sign);
+        var movements = account.MovementSpan;
+        for (int i = first; i < end; i++) acc.Add(in movements[i], sign);
     }
 
     private static void AddChurn(ChurnAcc acc, ChurnShare share, in Movement m, int sign)
     {
-        acc.Mrr += sign * share.Mrr;
+        acc.Mrr += Signed(share.Mrr, sign);
         if (share.Reason == m.ChurnReason) acc.Accounts += sign;
     }
+
+    /// <summary>
+    /// <c>sign * value</c> to the bit (a negated zero included) without a decimal multiplication: a sum over every
+    /// account and window does millions of these.
+    /// </summary>
+    private static decimal Signed(decimal value, int sign) => sign switch { 1 => value, -1 => -value, _ => sign * value };
 
     private static IComparer<T> RowOrder<T>(Func<T, OwnerGroup> key) =>
         Comparer<T>.Create((a, b) => OwnerGroup.Compare(key(a), key(b)));
@@ -262,11 +272,11 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         {
             switch (m.Kind)
             {
-                case MovementKind.New: New += sign * m.Amount; break;
-                case MovementKind.Expansion: Expansion += sign * m.Amount; break;
-                case MovementKind.Contraction: Contraction += sign * m.Amount; break;
-                case MovementKind.Churn: Churn += sign * m.Amount; Churned += sign; break;
-                case MovementKind.Reactivation: Reactivation += sign * m.Amount; break;
+                case MovementKind.New: New += Signed(m.Amount, sign); break;
+                case MovementKind.Expansion: Expansion += Signed(m.Amount, sign); break;
+                case MovementKind.Contraction: Contraction += Signed(m.Amount, sign); break;
+                case MovementKind.Churn: Churn += Signed(m.Amount, sign); Churned += sign; break;
+                case MovementKind.Reactivation: Reactivation += Signed(m.Amount, sign); break;
             }
         }
     }
