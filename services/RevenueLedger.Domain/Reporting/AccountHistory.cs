@@ -277,9 +277,10 @@ public sealed class AccountHistory
         Array.Sort(contractKeys, contractIdx);
         Array.Sort(ownerKeys, ownerIdx);
 
-        var movements = new List<Movement>();
-        var changeDays = new List<DateOnly>();
-        var mrrAfter = new List<decimal>();
+        // At most one movement per contract fact: sized once (growing them was most of what a build allocated).
+        var movements = new List<Movement>(contracts);
+        var changeDays = new List<DateOnly>(contracts);
+        var mrrAfter = new List<decimal>(contracts);
         var contractMrr = new Dictionary<int, decimal>();
         decimal total = 0;
         bool everActive = false;

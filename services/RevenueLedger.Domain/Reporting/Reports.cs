@@ -112,14 +112,14 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
         if (opening > 0 && (parts & ReportParts.Nrr) != 0)
         {
-            AddToCohort(Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
-            if (byOwner) AddToCohort(Get(_nrr, OwnerGroup.Of(account.OwnerDuring(from))), account, opening, closing, first, end, sign);
+            AddToCohort(_nrrAll ??= Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
+            if (byOwner) AddToCohort(NrrOf(account.OwnerDuring(from)), account, opening, closing, first, end, sign);
         }
 
         // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
         if ((parts & ReportParts.Bridge) != 0)
         {
-            var all = Get(_bridge, OwnerGroup.All);
+            var all = _bridgeAll ??= Get(_bridge, OwnerGroup.All);
             all.Opening += Signed(opening, sign); all.Closing += Signed(closing, sign);
             for (int i = first; i < end; i++) all.Add(in movements[i], sign);
             if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
@@ -208,25 +208,46 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         var (from, to) = (window.From, window.To);
         var owner = account.OwnerDuring(from.AddDays(-1));
         var movements = account.MovementSpan;
-        Get(_bridge, OwnerGroup.Of(owner)).Opening += Signed(opening, sign);
+        var acc = BridgeOf(owner);
+        acc.Opening += Signed(opening, sign);
         int mi = first;
         foreach (var day in account.OwnerDaySpan)
         {
             if (day < from) continue;
             if (day >= to) break;
-            for (; mi < end && movements[mi].Day < day; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(in movements[mi], sign);
+            for (; mi < end && movements[mi].Day < day; mi++) acc.Add(in movements[mi], sign);
             var next = account.OwnerDuring(day);
             if (next != owner)
             {
                 // A handover on day d moves MRR(d) before that day's movement.
                 var moved = account.MrrAt(day);
-                Get(_bridge, OwnerGroup.Of(owner)).TransferOut += Signed(moved, sign);
-                Get(_bridge, OwnerGroup.Of(next)).TransferIn += Signed(moved, sign);
+                acc.TransferOut += Signed(moved, sign);
+                acc = BridgeOf(next);
+                acc.TransferIn += Signed(moved, sign);
                 owner = next;
             }
         }
-        for (; mi < end; mi++) Get(_bridge, OwnerGroup.Of(owner)).Add(in movements[mi], sign);
-        Get(_bridge, OwnerGroup.Of(owner)).Closing += Signed(closing, sign);
+        for (; mi < end; mi++) acc.Add(in movements[mi], sign);
+        acc.Closing += Signed(closing, sign);
+    }
+
+    // Accumulators are only ever added to their table, never replaced or removed, so references to them stay valid.
+    // The company-wide ones, and per table the last owner's (by reference: owner ids are shared strings), are kept
+    // at hand: summing every account into every window looked owners up several times per account and window.
+    private NrrAcc? _nrrAll, _lastNrr;
+    private BridgeAcc? _bridgeAll, _lastBridge;
+    private string? _lastNrrOwner, _lastBridgeOwner;
+
+    private NrrAcc NrrOf(string? owner)
+    {
+        if (_lastNrr is null || !ReferenceEquals(owner, _lastNrrOwner)) (_lastNrrOwner, _lastNrr) = (owner, Get(_nrr, OwnerGroup.Of(owner)));
+        return _lastNrr;
+    }
+
+    private BridgeAcc BridgeOf(string? owner)
+    {
+        if (_lastBridge is null || !ReferenceEquals(owner, _lastBridgeOwner)) (_lastBridgeOwner, _lastBridge) = (owner, Get(_bridge, OwnerGroup.Of(owner)));
+        return _lastBridge;
     }
 
     private static void AddToCohort(NrrAcc acc, AccountHistory account, decimal opening, decimal closing, int first, int end, int sign)
