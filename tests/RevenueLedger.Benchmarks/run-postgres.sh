@@ -17,7 +17,7 @@ checkpoint() { runuser -u postgres -- psql -q -c "CHECKPOINT" 2>/dev/null || tru
 # Published as deployed (deploy/docker/Dockerfile): for this machine's runtime, compiled ahead of time, so start-up
 # is not spent jitting. The baselines are published the same way.
 for p in services/RevenueLedger.Cli services/RevenueLedger.Projector tests/RevenueLedger.Benchmarks; do
-  dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")" >/dev/null
+  dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")"
 done
 ledger="dotnet $work/bin/RevenueLedger.Cli/ledger.dll"
 bench="dotnet $work/bin/RevenueLedger.Benchmarks/RevenueLedger.Benchmarks.dll"

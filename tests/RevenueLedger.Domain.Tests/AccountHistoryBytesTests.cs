@@ -57,6 +57,29 @@ public class AccountHistoryBytesTests
     }
 
     [Fact]
+    public void A_day_that_nets_to_zero_in_value_but_not_in_decimal_places_does_not_change_the_numbers_read_back()
+    {
+        // 100.5 + 10.25 − 10.25 = 100.50: no movement that day, but the churn after it starts from 100.50, not 100.5.
+        var history = AccountHistory.Build("acme",
+            [Started("c1", "2024-01-01", 100.5m), Expanded("c1", "2024-02-01", 10.25m), Contracted("c1", "2024-02-01", 10.25m), Churned("c1", "2024-03-01")]);
+        var churn = history.Movements[^1];
+        Assert.Equal((MovementKind.Churn, 2, 2), (churn.Kind, churn.Before.Scale, churn.Amount.Scale));
+        AssertSame(history, AccountHistory.FromBytes(history.ToBytes()));
+    }
+
+    [Fact]
+    public void Mantissas_of_every_width_come_back()
+    {
+        var history = AccountHistory.Build("acme",
+        [
+            Started("c1", "2024-01-01", 930_000_000_000_000.0000m), // low 64 bits above 2^63
+            Expanded("c1", "2024-02-01", 0.0000000001m),
+            Started("c2", "2024-03-01", 79_228_162_514_264_337.593543950335m), // all 96 bits
+        ]);
+        AssertSame(history, AccountHistory.FromBytes(history.ToBytes()));
+    }
+
+    [Fact]
     public void An_empty_history_comes_back_empty()
     {
         var empty = AccountHistory.Build("nobody", []);
@@ -82,12 +105,31 @@ public class AccountHistoryBytesTests
         Assert.True(Format1(history).Length > 61 * 58);
     }
 
+    /// <summary>Format 2 by hand: account "a", one movement (day gap, kind byte, MRR after 5), no shares or reason, no owners.</summary>
+    private static byte[] OneMovement(byte dayGap = 10, byte kind = 0, byte decimalHeader = 0, byte count = 1) =>
+        [2, 1, (byte)'a', count, dayGap, kind, decimalHeader, 5, 0, 0, 0];
+
     [Fact]
     public void Unknown_or_damaged_bytes_are_refused()
     {
-        Assert.Throws<InvalidDataException>(() => AccountHistory.FromBytes([3, 0]));
-        var bytes = Varied().ToBytes();
-        Assert.ThrowsAny<Exception>(() => AccountHistory.FromBytes(bytes.AsSpan(0, bytes.Length / 2)));
+        var valid = AccountHistory.FromBytes(OneMovement());
+        Assert.Equal((MovementKind.New, 5m, 0m), (valid.Movements[0].Kind, valid.Movements[0].Amount, valid.Movements[0].Before));
+
+        byte[][] damaged =
+        [
+            [3, 0],                                     // unknown format
+            OneMovement(kind: 9),                       // unknown kind
+            OneMovement(kind: 1),                       // 0 → 5 is new MRR, not an expansion
+            OneMovement(decimalHeader: 29),             // decimal scale above 28
+            OneMovement(count: 100),                    // more movements than bytes
+            [.. OneMovement(), 0],                      // a byte left over
+            [2, 1, (byte)'a', 2, 10, 0, 0, 5, 0, 0, 0, 0, 1, 0, 6, 0, 0, 0], // second movement on the same day
+        ];
+        foreach (var bytes in damaged) Assert.Throws<InvalidDataException>(() => AccountHistory.FromBytes(bytes));
+        // The last one, a day later, is a valid expansion: it was refused for its day alone.
+        Assert.Equal(MovementKind.Expansion, AccountHistory.FromBytes([2, 1, (byte)'a', 2, 10, 0, 0, 5, 0, 0, 1, 1, 0, 6, 0, 0, 0]).Movements[1].Kind);
+        var whole = Varied().ToBytes();
+        for (int cut = 1; cut < whole.Length; cut++) Assert.Throws<InvalidDataException>(() => AccountHistory.FromBytes(whole.AsSpan(0, cut)));
     }
 
     /// <summary>Format 1 as earlier versions wrote it: every number at full width.</summary>

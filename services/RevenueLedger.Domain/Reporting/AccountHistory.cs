@@ -56,9 +56,10 @@ public sealed class AccountHistory
     /// The same bytes, written into <paramref name="reusable"/> (emptied first); valid until it is written again.
     /// Format 2 stores per movement only what cannot be derived: the day (as the gap from the one before), the kind
     /// and the MRR after it, each number in as few bytes as it needs. <c>Before</c> is the previous movement's
-    /// <c>After</c> and <c>Amount</c> follows from both and the kind (<see cref="Classify"/>), computed by the same
-    /// decimal operations, so they come back bit for bit. A twentieth of format 1's size: every history is written
-    /// by each catch-up and read by every any-range query.
+    /// <c>After</c> — unless a day in between netted to zero in value but not in decimal places (100.5 + 10.25 −
+    /// 10.25 is 100.50), when it is written out — and <c>Amount</c> follows from both and the kind as
+    /// <see cref="Classify"/> computes it, so every number comes back bit for bit. About a fifth of format 1's size:
+    /// every history is written by each catch-up and read by every any-range query.
     /// </summary>
     public ArraySegment<byte> Serialize(MemoryStream reusable)
     {
@@ -67,18 +68,21 @@ public sealed class AccountHistory
         {
             w.Write((byte)2);
             w.Write(AccountId);
-            w.Write7BitEncodedInt(Movements.Count);
+            w.Write7BitEncodedInt(_movements.Length);
             int day = 0;
             decimal before = 0;
-            for (int i = 0; i < Movements.Count; i++)
+            bool everActive = false;
+            for (int i = 0; i < _movements.Length; i++)
             {
-                var m = Movements[i];
-                // A history is only ever built by Build (or read back from these bytes), which keeps these; checked
-                // because bytes that silently decoded to other numbers would be worse than a failed write.
-                if (m.Before != before || m.Amount != AmountOf(m.Kind, m.Before, m.After) || i > 0 && m.Day.DayNumber <= day)
-                    throw new InvalidOperationException($"account '{AccountId}': movement on {m.Day} does not follow from the one before it");
+                ref readonly var m = ref _movements[i];
+                // Build keeps these; checked because bytes that decode to other numbers would be worse than a failed write.
+                if (m.Before != before || !SameBits(m.Amount, AmountOf(m.Kind, m.Before, m.After)) || m.Kind != KindOf(m.Before, m.After, everActive)
+                    || (i > 0 && m.Day.DayNumber <= day))
+                    throw new InvalidOperationException($"account '{AccountId}': the movement on {m.Day} does not follow from the one before it");
+                bool explicitBefore = !SameBits(m.Before, before);
                 w.Write7BitEncodedInt(m.Day.DayNumber - day);
-                w.Write((byte)m.Kind);
+                w.Write((byte)((byte)m.Kind | (explicitBefore ? ExplicitBefore : 0)));
+                if (explicitBefore) WriteDecimal(w, m.Before);
                 WriteDecimal(w, m.After);
                 w.Write7BitEncodedInt(m.ChurnShares.Length);
                 foreach (var share in m.ChurnShares) { w.Write(share.Reason); WriteDecimal(w, share.Mrr); }
@@ -87,11 +91,14 @@ public sealed class AccountHistory
                 else if (m.ChurnShares.Length > 0 && m.ChurnShares[0].Reason == m.ChurnReason) w.Write((byte)1);
                 else { w.Write((byte)2); w.Write(m.ChurnReason); }
                 (day, before) = (m.Day.DayNumber, m.After);
+                everActive |= m.After > 0;
             }
             w.Write7BitEncodedInt(_ownerDays.Length);
             day = 0;
             for (int i = 0; i < _ownerDays.Length; i++)
             {
+                if (i > 0 && _ownerDays[i].DayNumber <= day)
+                    throw new InvalidOperationException($"account '{AccountId}': owner days out of order at {_ownerDays[i]}");
                 w.Write7BitEncodedInt(_ownerDays[i].DayNumber - day);
                 day = _ownerDays[i].DayNumber;
                 w.Write(_owners[i] is not null);
@@ -101,32 +108,55 @@ public sealed class AccountHistory
         return new ArraySegment<byte>(reusable.GetBuffer(), 0, (int)reusable.Length);
     }
 
-    /// <summary>Reads format 2, and format 1 (every number at full width) as stored by earlier versions.</summary>
+    private const byte ExplicitBefore = 0x80; // in a movement's kind byte: its Before follows, it is not the last After
+
+    /// <summary>
+    /// Reads format 2, and format 1 (every number at full width) as stored by earlier versions. Damaged bytes (cut
+    /// short, left over, out of order, or numbers that do not add up to their kinds) throw <see cref="InvalidDataException"/>.
+    /// </summary>
     public static AccountHistory FromBytes(ReadOnlySpan<byte> bytes)
     {
         using var stream = new MemoryStream(bytes.ToArray());
         using var r = new BinaryReader(stream, System.Text.Encoding.UTF8);
-        return r.ReadByte() switch
+        try
         {
-            1 => ReadFormat1(r),
-            2 => ReadFormat2(r),
-            var v => throw new InvalidDataException($"unknown account history format {v}"),
-        };
+            var history = r.ReadByte() switch
+            {
+                1 => ReadFormat1(r),
+                2 => ReadFormat2(r),
+                var v => throw new InvalidDataException($"unknown account history format {v}"),
+            };
+            if (stream.Position != stream.Length) throw new InvalidDataException($"{stream.Length - stream.Position} bytes left after the account history");
+            return history;
+        }
+        catch (Exception ex) when (ex is EndOfStreamException or FormatException or ArgumentException or OverflowException)
+        {
+            throw new InvalidDataException($"damaged account history: {ex.Message}", ex);
+        }
     }
 
     private static AccountHistory ReadFormat2(BinaryReader r)
     {
         var accountId = r.ReadString();
-        var movements = new Movement[Count(r)];
+        var movements = new Movement[Count(r, r.Read7BitEncodedInt())];
         int day = 0;
         decimal before = 0;
+        bool everActive = false;
         for (int i = 0; i < movements.Length; i++)
         {
-            day += r.Read7BitEncodedInt();
-            var kind = (MovementKind)r.ReadByte();
+            day += DayGap(r, i);
+            byte kindByte = r.ReadByte();
+            var kind = (MovementKind)(kindByte & ~ExplicitBefore);
             if (!Enum.IsDefined(kind)) throw new InvalidDataException($"unknown movement kind {(int)kind}");
+            if ((kindByte & ExplicitBefore) != 0)
+            {
+                decimal stated = ReadDecimal(r);
+                if (stated != before) throw new InvalidDataException($"movement {i}: MRR before {stated} is not the MRR after the one before it, {before}");
+                before = stated;
+            }
             decimal after = ReadDecimal(r);
-            var shares = new ChurnShare[Count(r)];
+            if (kind != KindOf(before, after, everActive)) throw new InvalidDataException($"movement {i}: from {before} to {after} is not {kind}");
+            var shares = new ChurnShare[Count(r, r.Read7BitEncodedInt())];
             for (int k = 0; k < shares.Length; k++) shares[k] = new ChurnShare(Vocabulary.Share(r.ReadString()), ReadDecimal(r));
             string? reason = r.ReadByte() switch
             {
@@ -137,34 +167,42 @@ public sealed class AccountHistory
             };
             movements[i] = new Movement(DateOnly.FromDayNumber(day), kind, AmountOf(kind, before, after), before, after, shares, reason);
             before = after;
+            everActive |= after > 0;
         }
-        var ownerDays = new DateOnly[Count(r)];
+        var ownerDays = new DateOnly[Count(r, r.Read7BitEncodedInt())];
         var owners = new string?[ownerDays.Length];
         day = 0;
         for (int i = 0; i < ownerDays.Length; i++)
         {
-            day += r.Read7BitEncodedInt();
+            day += DayGap(r, i);
             ownerDays[i] = DateOnly.FromDayNumber(day);
             owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
         }
         return FromParts(accountId, movements, ownerDays, owners);
     }
 
+    /// <summary>Days ascend strictly (binary searches rely on it): every gap after the first is at least one.</summary>
+    private static int DayGap(BinaryReader r, int index)
+    {
+        int gap = r.Read7BitEncodedInt();
+        return gap >= (index == 0 ? 0 : 1) ? gap : throw new InvalidDataException($"day gap {gap} at entry {index}");
+    }
+
     private static AccountHistory ReadFormat1(BinaryReader r)
     {
         var accountId = r.ReadString();
-        var movements = new Movement[r.ReadInt32()];
+        var movements = new Movement[Count(r, r.ReadInt32())];
         for (int i = 0; i < movements.Length; i++)
         {
             var day = DateOnly.FromDayNumber(r.ReadInt32());
             var kind = (MovementKind)r.ReadByte();
             decimal amount = r.ReadDecimal(), before = r.ReadDecimal(), after = r.ReadDecimal();
-            var shares = new ChurnShare[r.ReadInt32()];
+            var shares = new ChurnShare[Count(r, r.ReadInt32())];
             for (int k = 0; k < shares.Length; k++) shares[k] = new ChurnShare(Vocabulary.Share(r.ReadString()), r.ReadDecimal());
             var reason = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
             movements[i] = new Movement(day, kind, amount, before, after, shares, reason);
         }
-        var ownerDays = new DateOnly[r.ReadInt32()];
+        var ownerDays = new DateOnly[Count(r, r.ReadInt32())];
         var owners = new string?[ownerDays.Length];
         for (int i = 0; i < ownerDays.Length; i++)
         {
@@ -177,11 +215,18 @@ public sealed class AccountHistory
     private static AccountHistory FromParts(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners) =>
         new(accountId, movements, movements.Select(m => m.Day).ToArray(), movements.Select(m => m.After).ToArray(), ownerDays, owners);
 
-    private static int Count(BinaryReader r)
-    {
-        int n = r.Read7BitEncodedInt();
-        return n >= 0 && n <= r.BaseStream.Length ? n : throw new InvalidDataException($"bad count {n}");
-    }
+    /// <summary>A count read from the bytes, no larger than the bytes left (every entry takes at least one).</summary>
+    private static int Count(BinaryReader r, int n) =>
+        n >= 0 && n <= r.BaseStream.Length - r.BaseStream.Position ? n : throw new InvalidDataException($"bad count {n}");
+
+    /// <summary>The kind <see cref="Classify"/> gives a change from <paramref name="before"/> to <paramref name="after"/>.</summary>
+    private static MovementKind KindOf(decimal before, decimal after, bool everActive) =>
+        before == 0 ? (everActive ? MovementKind.Reactivation : MovementKind.New)
+        : after > before ? MovementKind.Expansion
+        : after > 0 ? MovementKind.Contraction
+        : MovementKind.Churn;
+
+    private static bool SameBits(decimal a, decimal b) => a == b && a.Scale == b.Scale && decimal.IsNegative(a) == decimal.IsNegative(b);
 
     /// <summary>The movement's size as <see cref="Classify"/> sets it.</summary>
     private static decimal AmountOf(MovementKind kind, decimal before, decimal after) => kind switch
@@ -193,7 +238,7 @@ public sealed class AccountHistory
     };
 
     /// <summary>A decimal exactly (scale included): a byte of scale and sign, the low 64 bits of the mantissa in
-    /// 7-bit groups (an MRR takes 3 or 4 bytes), and the high 32 only when used.</summary>
+    /// 7-bit groups (an MRR of a few thousand with cents takes 3 or 4 bytes), and the high 32 only when used.</summary>
     private static void WriteDecimal(BinaryWriter w, decimal d)
     {
         Span<int> bits = stackalloc int[4];

@@ -157,10 +157,10 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         foreach (var account in accounts)
         {
             int first = account.FirstMovementFrom(windows[0].Window.From);
+            var movements = account.MovementSpan;
             foreach (var totals in windows)
             {
                 int end = first;
-                var movements = account.MovementSpan;
                 while (end < movements.Length && movements[end].Day < totals.Window.To) end++;
                 totals.Add(account, first, end, 1);
                 first = end;
