@@ -16,17 +16,13 @@ public sealed class AccountHistory
 {
     public const string UnspecifiedReason = "unspecified";
 
-    private readonly DateOnly[] _changeDays;   // days whose changes alter MRR, ascending
-    private readonly decimal[] _mrrAfter;      // MRR(d+1) for each change day
     private readonly DateOnly[] _ownerDays;    // distinct OwnerAssigned dates, ascending
     private readonly string?[] _owners;        // owner in force from that day (the last one recorded that day)
 
-    private AccountHistory(string accountId, Movement[] movements, DateOnly[] changeDays, decimal[] mrrAfter, DateOnly[] ownerDays, string?[] owners)
+    private AccountHistory(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners)
     {
         AccountId = accountId;
-        _movements = movements;
-        _changeDays = changeDays;
-        _mrrAfter = mrrAfter;
+        _movements = movements; // one per day whose changes alter MRR, ascending by day
         _ownerDays = ownerDays;
         _owners = owners;
     }
@@ -178,7 +174,7 @@ public sealed class AccountHistory
             ownerDays[i] = DateOnly.FromDayNumber(day);
             owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
         }
-        return FromParts(accountId, movements, ownerDays, owners);
+        return new AccountHistory(accountId, movements, ownerDays, owners);
     }
 
     /// <summary>Days ascend strictly (binary searches rely on it): every gap after the first is at least one.</summary>
@@ -209,11 +205,8 @@ public sealed class AccountHistory
             ownerDays[i] = DateOnly.FromDayNumber(r.ReadInt32());
             owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
         }
-        return FromParts(accountId, movements, ownerDays, owners);
+        return new AccountHistory(accountId, movements, ownerDays, owners);
     }
-
-    private static AccountHistory FromParts(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners) =>
-        new(accountId, movements, movements.Select(m => m.Day).ToArray(), movements.Select(m => m.After).ToArray(), ownerDays, owners);
 
     /// <summary>A count read from the bytes, no larger than the bytes left (every entry takes at least one).</summary>
     private static int Count(BinaryReader r, int n) =>
@@ -265,8 +258,8 @@ public sealed class AccountHistory
     /// <summary>MRR in force at the start of day d: every active event with effectiveDate &lt; d applied.</summary>
     public decimal MrrAt(DateOnly d)
     {
-        int i = UpperBound(_changeDays, d.AddDays(-1));
-        return i < 0 ? 0 : _mrrAfter[i];
+        int i = FirstMovementFrom(d) - 1; // the last movement dated before d
+        return i < 0 ? 0 : _movements[i].After;
     }
 
     /// <summary>The owner during day d: the latest OwnerAssigned with effectiveDate ≤ d; null when none.</summary>
@@ -283,11 +276,16 @@ public sealed class AccountHistory
         return i >= 0 ? i : ~i - 1;
     }
 
-    /// <summary>Index of the first movement on or after d (movements and change days share their index).</summary>
+    /// <summary>Index of the first movement on or after d.</summary>
     public int FirstMovementFrom(DateOnly d)
     {
-        int i = Array.BinarySearch(_changeDays, d);
-        return i >= 0 ? i : ~i;
+        int low = 0, high = _movements.Length;
+        while (low < high)
+        {
+            int mid = (low + high) >>> 1;
+            if (_movements[mid].Day < d) low = mid + 1; else high = mid;
+        }
+        return low;
     }
 
     /// <summary>
@@ -322,10 +320,8 @@ public sealed class AccountHistory
         Array.Sort(contractKeys, contractIdx);
         Array.Sort(ownerKeys, ownerIdx);
 
-        // At most one movement per contract fact: sized once (growing them was most of what a build allocated).
+        // At most one movement per contract fact: sized once (growing it was most of what a build allocated).
         var movements = new List<Movement>(contracts);
-        var changeDays = new List<DateOnly>(contracts);
-        var mrrAfter = new List<decimal>(contracts);
         var contractMrr = new Dictionary<int, decimal>();
         decimal total = 0;
         bool everActive = false;
@@ -352,8 +348,6 @@ public sealed class AccountHistory
                 total += next - current;
             }
             if (total == before) continue;
-            changeDays.Add(day);
-            mrrAfter.Add(total);
             movements.Add(Classify(day, before, total, everActive, churns));
             if (total > 0) everActive = true;
         }
@@ -366,7 +360,7 @@ public sealed class AccountHistory
             if (ownerDays.Count > 0 && ownerDays[^1] == o.Date) ownerIds[^1] = names[o.Key];
             else { ownerDays.Add(o.Date); ownerIds.Add(names[o.Key]); }
         }
-        return new AccountHistory(accountId, [.. movements], [.. changeDays], [.. mrrAfter], [.. ownerDays], [.. ownerIds]);
+        return new AccountHistory(accountId, [.. movements], [.. ownerDays], [.. ownerIds]);
     }
 
     private static Movement Classify(DateOnly day, decimal a, decimal b, bool everActive, List<(string Reason, decimal Removed)>? churns)
