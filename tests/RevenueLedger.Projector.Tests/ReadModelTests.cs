@@ -99,9 +99,13 @@ public sealed class ReadModelTests : IAsyncLifetime
         var checkpoints = new List<long>();
         for (int kill = 0; kill < 10; kill++)
         {
-            // Small steps: many commits, so the kills land between and inside them.
+            // Small steps: many commits, so the kills land between and inside them. Each kill waits for the catch-up
+            // to pass a point spread over the book (a fixed delay is outrun as the projector gets faster), then a
+            // random few milliseconds more, so it lands inside the next step as often as between steps.
+            long target = head * (kill + 1) / 12 + rng.Next(0, 3000);
             using var p = StartProjector("--once", "--step-events", "3000");
-            await Task.Delay(rng.Next(500, 2500));
+            while (!p.HasExited && await _readModels.CheckpointAsync(1) < target) await Task.Delay(5);
+            await Task.Delay(rng.Next(0, 40));
             Assert.False(p.HasExited, "the catch-up finished before this kill; it must be killed mid-way");
             p.Kill(entireProcessTree: true); // SIGKILL: no chance to tidy up
             await p.WaitForExitAsync();
