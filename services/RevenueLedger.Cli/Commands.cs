@@ -78,7 +78,7 @@ internal static class ImportCommand
         {
             w.WriteStartObject();
             w.WriteNumber("line", line);
-            w.WriteString("outcome", r.Outcome.ToString().ToLowerInvariant());
+            w.WriteString("outcome", r.Outcome.WireName());
             if (r.Position is { } pos) w.WriteNumber("position", pos);
             if (r.Error is { } e)
             {

@@ -3,6 +3,20 @@ namespace RevenueLedger.Domain;
 /// <summary>What the ledger says about a submission (spec §2).</summary>
 public enum Outcome { Accepted, Duplicate, Conflict, Invalid, Rejected }
 
+public static class Outcomes
+{
+    /// <summary>The outcome as clients see it ("accepted", …); one shared string each, as every stored event reports one.</summary>
+    public static string WireName(this Outcome outcome) => outcome switch
+    {
+        Outcome.Accepted => "accepted",
+        Outcome.Duplicate => "duplicate",
+        Outcome.Conflict => "conflict",
+        Outcome.Invalid => "invalid",
+        Outcome.Rejected => "rejected",
+        _ => throw new ArgumentOutOfRangeException(nameof(outcome), outcome, null),
+    };
+}
+
 /// <summary>A refusal: a stable code (for clients and problem types), the field or rule it concerns, and a message for people.</summary>
 public sealed record LedgerError(Outcome Outcome, string Code, string? Field, string Message)
 {

@@ -27,6 +27,16 @@ public static class WireFormat
         ["EventReversed"] = new([F.AccountId, F.TargetEventId], [F.EventId, F.Reason, F.Metadata]),
     };
 
+    private static readonly (string Name, byte[] Utf8)[] TypeNames = Shapes.Keys.Select(k => (k, Encoding.UTF8.GetBytes(k))).ToArray();
+
+    /// <summary>The shared name string when the value is a known type (no string per event), else null.</summary>
+    private static string? KnownTypeName(ref Utf8JsonReader reader)
+    {
+        foreach (var (name, utf8) in TypeNames)
+            if (reader.ValueTextEquals(utf8)) return name;
+        return null;
+    }
+
     private static readonly JsonReaderOptions ReaderOptions = new() { MaxDepth = 8 };
 
     /// <summary>Parses one submission. <paramref name="newEventId"/> names an event the client sent without `eventId`.</summary>
@@ -115,6 +125,9 @@ public static class WireFormat
                         break;
                     case F.Mrr or F.Amount when reader.TokenType == JsonTokenType.Number:
                         f.Values[field] = Encoding.UTF8.GetString(reader.ValueSpan);
+                        break;
+                    case F.Type when reader.TokenType == JsonTokenType.String:
+                        f.Values[field] = KnownTypeName(ref reader) ?? reader.GetString();
                         break;
                     default:
                         if (reader.TokenType == JsonTokenType.String) f.Values[field] = reader.GetString();
@@ -217,18 +230,42 @@ public static class WireFormat
         if (f.Errors[(int)F.Metadata] is { } metaType) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metaType);
         if (metadataError is not null) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metadataError);
         var meta = metadata is { Count: > 0 } ? Metadata.From(metadata) : Metadata.Empty;
-        LedgerEvent? e = type switch
+        // Every field first, in the order above, so that an id is drawn only for a valid event and the event is built
+        // once (a copy `with` the drawn id was a second event per submission).
+        string contractId = "", ownerId = "", targetEventId = "", currency = "";
+        string? reason = null;
+        DateOnly date = default;
+        decimal amount = 0;
+        switch (type)
         {
-            "ContractStarted" => new ContractStarted(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Mrr), Currency(), meta),
-            "ContractExpanded" => new ContractExpanded(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Amount), Currency(), Reason(), meta),
-            "ContractContracted" => new ContractContracted(eventId!, accountId, Id(F.ContractId), Date(), Amount(F.Amount), Currency(), Reason(), meta),
-            "ContractChurned" => new ContractChurned(eventId!, accountId, Id(F.ContractId), Date(), Reason(), meta),
-            "OwnerAssigned" => new OwnerAssigned(eventId!, accountId, Id(F.OwnerId), Date(), meta),
-            "EventReversed" => new EventReversed(eventId!, accountId, Id(F.TargetEventId), Reason(), meta),
-            _ => null,
-        };
+            case "ContractStarted":
+                (contractId, date, amount, currency) = (Id(F.ContractId), Date(), Amount(F.Mrr), Currency());
+                break;
+            case "ContractExpanded" or "ContractContracted":
+                (contractId, date, amount, currency, reason) = (Id(F.ContractId), Date(), Amount(F.Amount), Currency(), Reason());
+                break;
+            case "ContractChurned":
+                (contractId, date, reason) = (Id(F.ContractId), Date(), Reason());
+                break;
+            case "OwnerAssigned":
+                (ownerId, date) = (Id(F.OwnerId), Date());
+                break;
+            case "EventReversed":
+                (targetEventId, reason) = (Id(F.TargetEventId), Reason());
+                break;
+        }
         if (error is not null) return error;
-        return eventId is null ? e! with { EventId = newEventId() } : e!;
+        var id = eventId ?? newEventId();
+        return type switch
+        {
+            "ContractStarted" => new ContractStarted(id, accountId, contractId, date, amount, currency, meta),
+            "ContractExpanded" => new ContractExpanded(id, accountId, contractId, date, amount, currency, reason, meta),
+            "ContractContracted" => new ContractContracted(id, accountId, contractId, date, amount, currency, reason, meta),
+            "ContractChurned" => new ContractChurned(id, accountId, contractId, date, reason, meta),
+            "OwnerAssigned" => new OwnerAssigned(id, accountId, ownerId, date, meta),
+            "EventReversed" => new EventReversed(id, accountId, targetEventId, reason, meta),
+            _ => throw new InvalidOperationException($"no constructor for event type '{type}'"),
+        };
     }
 
     private static (List<KeyValuePair<string, string>> Pairs, string? Error) ReadMetadata(ref Utf8JsonReader reader)
@@ -269,17 +306,21 @@ public static class WireFormat
     }
 
     /// <summary>The stored payload: fixed field order, normalised money, no `type` (the stored type name carries it).</summary>
-    public static string ToCanonicalJson(LedgerEvent e) => Write(e, includeType: false);
+    public static string ToCanonicalJson(LedgerEvent e) => Encoding.UTF8.GetString(Write(e, includeType: false));
+
+    /// <summary>The stored payload as the UTF-8 bytes that are stored and hashed (what the append path needs).</summary>
+    public static byte[] ToCanonicalJsonUtf8(LedgerEvent e) => Write(e, includeType: false).ToArray();
 
     /// <summary>The event as a client would send it (with `type`), e.g. for `ledger generate` and the audit log.</summary>
-    public static string ToWireJson(LedgerEvent e) => Write(e, includeType: true);
+    public static string ToWireJson(LedgerEvent e) => Encoding.UTF8.GetString(Write(e, includeType: true));
 
     // One writer and buffer per thread: serialising is on every write path, and a new writer per event costs more
     // than the writing. Reset gives byte-for-byte the output of a new writer with default options.
     [ThreadStatic] private static ArrayBufferWriter<byte>? _buffer;
     [ThreadStatic] private static Utf8JsonWriter? _writer;
 
-    private static string Write(LedgerEvent e, bool includeType)
+    /// <summary>The event's JSON in this thread's buffer: valid until the next call on the thread.</summary>
+    private static ReadOnlySpan<byte> Write(LedgerEvent e, bool includeType)
     {
         var buffer = _buffer ??= new ArrayBufferWriter<byte>(512);
         buffer.ResetWrittenCount();
@@ -320,7 +361,7 @@ public static class WireFormat
             w.WriteEndObject();
             w.Flush();
         }
-        return Encoding.UTF8.GetString(buffer.WrittenSpan);
+        return buffer.WrittenSpan;
     }
 
     private static void WriteContract(Utf8JsonWriter w, ContractEvent e)

@@ -1,4 +1,6 @@
 using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using RevenueLedger.Domain;
@@ -186,35 +188,29 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             _versionsComplete = position == 0;
         }
         _versionsAtHead = -1; // until this append commits
-        var versions = new Dictionary<string, long>(StringComparer.Ordinal);
-        HashSet<string>? trusted = null; // taken for new without a lookup: proven only by a row of theirs going in
-        var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToArray();
-        if (_versionsComplete)
+        // Every stream of the append and its version before it; Unproven: taken for new without a lookup, and known
+        // only once a row of its goes in (an append of nothing but duplicates proves nothing about its version).
+        var versions = new Dictionary<string, (long Version, bool Unproven)>(appends.Count, StringComparer.Ordinal);
+        List<string>? lookUp = null;
+        foreach (var a in appends)
         {
-            foreach (var account in unknown) versions[account] = 0;
+            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(versions, a.AccountId, out bool seen);
+            if (seen) continue; // its first append decides
+            if (_versions.TryGetValue(a.AccountId, out long cached)) known = (cached, false);
+            else if (_versionsComplete) known = (0, false);
+            else if (trustNewStreams && a.ExpectedVersion == 0) known = (0, true);
+            else (lookUp ??= []).Add(a.AccountId);
         }
-        else if (trustNewStreams && unknown.Length > 0)
-        {
-            var firstExpected = new Dictionary<string, long?>(StringComparer.Ordinal);
-            foreach (var a in appends) firstExpected.TryAdd(a.AccountId, a.ExpectedVersion);
-            foreach (var account in unknown)
-                if (firstExpected[account] == 0)
-                {
-                    versions[account] = 0;
-                    (trusted ??= new HashSet<string>(StringComparer.Ordinal)).Add(account);
-                }
-            unknown = [.. unknown.Where(a => !versions.ContainsKey(a))];
-        }
-        if (!_versionsComplete && unknown.Length > 0)
+        if (lookUp is not null)
         {
             await using var cmd = new NpgsqlCommand(
                 "SELECT a.id, (SELECT MAX(stream_version) FROM events WHERE account_id = a.id) FROM unnest(@ids) AS a(id)", c, tx);
-            cmd.Parameters.AddWithValue("ids", unknown);
+            cmd.Parameters.AddWithValue("ids", lookUp.ToArray());
             await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) versions[r.GetString(0)] = r.IsDBNull(1) ? 0 : r.GetInt64(1);
+            while (await r.ReadAsync(ct)) versions[r.GetString(0)] = (r.IsDBNull(1) ? 0 : r.GetInt64(1), false);
         }
 
-        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(appends.Count, StringComparer.Ordinal);
+        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(checkDuplicates ? appends.Count : 0, StringComparer.Ordinal);
         if (checkDuplicates)
         {
             await using var cmd = new NpgsqlCommand("SELECT event_id, position, event_type, payload FROM events WHERE event_id = ANY(@ids)", c, tx);
@@ -227,10 +223,12 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         int count = appends.Sum(a => a.Events.Count);
         var positions = new List<long>(count);
         var duplicates = new List<bool>(count);
-        var rows = new List<(long Position, string Account, long Version, EventData Data)>(count);
+        var rows = new List<(long Position, long Version, EventData Data)>(count);
+        // Events of this append by id: an id given twice is compared with its first.
+        var inAppend = new Dictionary<string, (long Position, EventData Data)>(count, StringComparer.Ordinal);
         foreach (var append in appends)
         {
-            long streamVersion = versions.TryGetValue(append.AccountId, out var v) ? v : _versions[append.AccountId];
+            var (streamVersion, unproven) = versions[append.AccountId];
             bool versionChecked = false;
             for (int i = 0; i < append.Events.Count; i++)
             {
@@ -238,6 +236,13 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                 var e = data.Event;
                 if (e.AccountId != append.AccountId)
                     throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
+                if (inAppend.TryGetValue(e.EventId, out var earlier))
+                {
+                    if (!data.SameContentAs(earlier.Data)) throw new EventIdConflictException(e.EventId, earlier.Position);
+                    positions.Add(earlier.Position);
+                    duplicates.Add(true);
+                    continue;
+                }
                 if (stored.TryGetValue(e.EventId, out var s))
                 {
                     if (s.Type != data.StoredType || s.Payload != data.Payload) throw new EventIdConflictException(e.EventId, s.Position);
@@ -248,18 +253,24 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                 if (!versionChecked && append.ExpectedVersion is { } expected && expected != streamVersion)
                     throw new WrongExpectedVersionException(append.AccountId, expected, streamVersion);
                 versionChecked = true;
+                unproven = false;
                 position++;
                 streamVersion++;
-                rows.Add((position, e.AccountId, streamVersion, data));
+                rows.Add((position, streamVersion, data));
                 positions.Add(position);
                 duplicates.Add(false);
-                stored[e.EventId] = (position, data.StoredType, data.Payload);
+                inAppend.Add(e.EventId, (position, data));
             }
-            versions[append.AccountId] = streamVersion;
+            versions[append.AccountId] = (streamVersion, unproven);
         }
 
         if (rows.Count > 0)
         {
+            // Texts that are the same for every row, and each row's hash, as the UTF-8 (ASCII) the server stores: no
+            // string per event. Each hash links to the one before it in this buffer.
+            var time = Encoding.ASCII.GetBytes(recordedAt);
+            var hashes = new byte[(rows.Count + 1) * HashChain.HashHexBytes];
+            Encoding.ASCII.GetBytes(previousHash, hashes);
             await using (var copy = await c.BeginBinaryImportAsync(
                 "COPY events (position, account_id, stream_version, event_type, event_id, payload, recorded_at, hash, trace_context) FROM STDIN (FORMAT BINARY)", ct))
             {
@@ -267,36 +278,36 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                 // the hashing costs the append no time as long as the server is the slower side. Writes are
                 // synchronous: they block only when the buffer is full and the server has not taken it yet, and nine
                 // awaits per row cost the writer more than the server spends storing the row.
-                foreach (var row in rows)
+                for (int i = 0; i < rows.Count; i++)
                 {
                     ct.ThrowIfCancellationRequested();
-                    var hash = HashChain.Link(row.Position, row.Version, recordedAt, previousHash, row.Data.ContentDigest);
-                    previousHash = hash;
+                    var row = rows[i];
+                    var hash = new ReadOnlyMemory<byte>(hashes, (i + 1) * HashChain.HashHexBytes, HashChain.HashHexBytes);
+                    HashChain.Link(row.Position, row.Version, time, hashes.AsSpan(i * HashChain.HashHexBytes, HashChain.HashHexBytes),
+                        row.Data.ContentDigest, hashes.AsSpan((i + 1) * HashChain.HashHexBytes, HashChain.HashHexBytes));
                     copy.StartRow();
                     copy.Write(row.Position, NpgsqlDbType.Bigint);
-                    copy.Write(row.Account, NpgsqlDbType.Text);
+                    copy.Write(row.Data.Event.AccountId, NpgsqlDbType.Text);
                     copy.Write(row.Version, NpgsqlDbType.Bigint);
                     copy.Write(row.Data.StoredType, NpgsqlDbType.Text);
                     copy.Write(row.Data.Event.EventId, NpgsqlDbType.Text);
-                    copy.Write(row.Data.Payload, NpgsqlDbType.Text);
-                    copy.Write(recordedAt, NpgsqlDbType.Text);
+                    copy.Write(new ReadOnlyMemory<byte>(row.Data.PayloadUtf8), NpgsqlDbType.Text);
+                    copy.Write(new ReadOnlyMemory<byte>(time), NpgsqlDbType.Text);
                     copy.Write(hash, NpgsqlDbType.Text);
                     if (row.Data.TraceContext is null) copy.WriteNull();
                     else copy.Write(row.Data.TraceContext, NpgsqlDbType.Text);
                 }
                 await copy.CompleteAsync(ct);
             }
+            previousHash = Encoding.ASCII.GetString(hashes, rows.Count * HashChain.HashHexBytes, HashChain.HashHexBytes);
             await using var head = new NpgsqlCommand("UPDATE ledger_head SET position = @p, hash = @h WHERE id = 1", c, tx);
             head.Parameters.AddWithValue("p", position);
             head.Parameters.AddWithValue("h", previousHash);
             await head.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        // A stream taken for new without a lookup is known only if a row of its went in (an append of nothing but
-        // duplicates proves nothing about its version).
-        var proven = trusted is null ? null : rows.Select(r => r.Account).Where(trusted.Contains).ToHashSet(StringComparer.Ordinal);
-        foreach (var (account, version) in versions)
-            if (trusted is null || !trusted.Contains(account) || proven!.Contains(account)) _versions[account] = version;
+        foreach (var (account, (version, unproven)) in versions)
+            if (!unproven) _versions[account] = version;
         _versionsAtHead = position;
         return new AppendResult(positions, duplicates, position);
     }

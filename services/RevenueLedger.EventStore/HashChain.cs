@@ -23,42 +23,77 @@ public static class HashChain
     // '|' cannot occur in ids, type names, timestamps or hex, so no field can run into the next.
     public static string ContentDigest(string accountId, string storedType, string eventId, string payload)
     {
-        int max = 3 + Encoding.UTF8.GetMaxByteCount(accountId.Length + storedType.Length + eventId.Length + payload.Length);
         byte[]? rented = null;
-        Span<byte> buffer = max <= 4096 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        int max = Encoding.UTF8.GetMaxByteCount(payload.Length);
+        Span<byte> utf8 = max <= 2048 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        int n = Encoding.UTF8.GetBytes(payload, utf8);
+        Span<byte> digest = stackalloc byte[DigestBytes];
+        ContentDigest(accountId, storedType, eventId, utf8[..n], digest);
+        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        return Convert.ToHexStringLower(digest);
+    }
+
+    public const int DigestBytes = 32;
+
+    /// <summary>The content digest as its 32 bytes (its text is their lower-case hex), over the payload's UTF-8.</summary>
+    public static void ContentDigest(string accountId, string storedType, string eventId, ReadOnlySpan<byte> payloadUtf8, Span<byte> digest)
+    {
+        int max = 3 + Encoding.UTF8.GetMaxByteCount(accountId.Length + storedType.Length + eventId.Length);
+        Span<byte> buffer = stackalloc byte[max];
         int n = Encoding.UTF8.GetBytes(accountId, buffer);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(storedType, buffer[n..]);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(eventId, buffer[n..]);
-        buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(payload, buffer[n..]);
-        var digest = Hex(buffer[..n]);
-        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
-        return digest;
+        buffer[n++] = (byte)'|';
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(buffer[..n]);
+        sha.AppendData(payloadUtf8);
+        sha.GetHashAndReset(digest);
     }
 
     /// <summary>The chain step: the only hashing that must happen in position order.</summary>
     public static string Link(long position, long streamVersion, string recordedAt, string previousHash, string contentDigest)
     {
+        Span<byte> digest = stackalloc byte[DigestBytes];
+        if (contentDigest.Length != 2 * DigestBytes || Convert.FromHexString(contentDigest, digest, out _, out int written) != System.Buffers.OperationStatus.Done || written != DigestBytes)
+            throw new ArgumentException("a content digest is 64 hex digits", nameof(contentDigest));
+        return Link(position, streamVersion, recordedAt, previousHash, digest);
+    }
+
+    /// <summary>The chain step with the content digest as bytes.</summary>
+    public static string Link(long position, long streamVersion, string recordedAt, string previousHash, ReadOnlySpan<byte> contentDigest)
+    {
+        Span<byte> time = stackalloc byte[recordedAt.Length];
+        Span<byte> previous = stackalloc byte[previousHash.Length];
+        Span<byte> hash = stackalloc byte[HashHexBytes];
+        Link(position, streamVersion, time[..Encoding.ASCII.GetBytes(recordedAt, time)], previous[..Encoding.ASCII.GetBytes(previousHash, previous)], contentDigest, hash);
+        return Encoding.ASCII.GetString(hash);
+    }
+
+    /// <summary>Characters (and ASCII bytes) of a hash's text.</summary>
+    public const int HashHexBytes = 64;
+
+    /// <summary>
+    /// The chain step over ASCII texts (recordedAt, the previous hash's hex), writing the new hash's lower-case hex
+    /// into <paramref name="hashHex"/>: no string per event on the append path.
+    /// </summary>
+    public static void Link(long position, long streamVersion, ReadOnlySpan<byte> recordedAt, ReadOnlySpan<byte> previousHashHex, ReadOnlySpan<byte> contentDigest, Span<byte> hashHex)
+    {
         Span<byte> buffer = stackalloc byte[256];
         position.TryFormat(buffer, out int n, default, CultureInfo.InvariantCulture);
         buffer[n++] = (byte)'|'; streamVersion.TryFormat(buffer[n..], out int w, default, CultureInfo.InvariantCulture); n += w;
-        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(recordedAt, buffer[n..]);
-        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(previousHash, buffer[n..]);
-        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(contentDigest, buffer[n..]);
-        return Hex(buffer[..n]);
+        buffer[n++] = (byte)'|'; recordedAt.CopyTo(buffer[n..]); n += recordedAt.Length;
+        buffer[n++] = (byte)'|'; previousHashHex.CopyTo(buffer[n..]); n += previousHashHex.Length;
+        buffer[n++] = (byte)'|'; Convert.TryToHexStringLower(contentDigest, buffer[n..], out w); n += w;
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(buffer[..n]);
+        Span<byte> hash = stackalloc byte[DigestBytes];
+        sha.GetHashAndReset(hash);
+        Convert.TryToHexStringLower(hash, hashHex, out _);
     }
 
     // One reusable hash context per thread: a one-shot SHA256.HashData sets up a new native context every call,
     // which costs several times the hashing of a few hundred bytes.
     [ThreadStatic] private static IncrementalHash? _sha256;
-
-    private static string Hex(ReadOnlySpan<byte> data)
-    {
-        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(data);
-        Span<byte> hash = stackalloc byte[32];
-        sha.GetHashAndReset(hash);
-        return Convert.ToHexStringLower(hash);
-    }
 
     public static string Compute(RecordedEvent e, string previousHash) =>
         Link(e.Position, e.StreamVersion, e.RecordedAt, previousHash, ContentDigest(e.AccountId, e.StoredType, e.EventId, e.Payload));

@@ -69,23 +69,39 @@ public sealed record StreamAppend(string AccountId, long? ExpectedVersion, IRead
 /// </summary>
 public sealed class EventData
 {
+    private readonly Digest _contentDigest;
+    private string? _payload;
+
     private EventData(LedgerEvent e, string? traceContext = null)
     {
         Event = e;
         TraceContext = traceContext;
         StoredType = e.StoredType;
-        Payload = WireFormat.ToCanonicalJson(e);
-        ContentDigest = HashChain.ContentDigest(e.AccountId, StoredType, e.EventId, Payload);
+        PayloadUtf8 = WireFormat.ToCanonicalJsonUtf8(e);
+        HashChain.ContentDigest(e.AccountId, StoredType, e.EventId, PayloadUtf8, _contentDigest);
     }
 
-    /// <summary>The log-independent part of the event's hash (see <see cref="HashChain"/>).</summary>
-    public string ContentDigest { get; }
+    [System.Runtime.CompilerServices.InlineArray(HashChain.DigestBytes)]
+    private struct Digest
+    {
+        private byte _first;
+    }
+
+    /// <summary>The log-independent part of the event's hash (see <see cref="HashChain"/>), as its 32 bytes.</summary>
+    public ReadOnlySpan<byte> ContentDigest => _contentDigest;
 
     public LedgerEvent Event { get; }
 
     public string StoredType { get; }
 
-    public string Payload { get; }
+    /// <summary>The canonical payload as stored and hashed: UTF-8 (a store that writes bytes needs no string).</summary>
+    public byte[] PayloadUtf8 { get; }
+
+    /// <summary>The canonical payload as text, made on first use.</summary>
+    public string Payload => _payload ??= System.Text.Encoding.UTF8.GetString(PayloadUtf8);
+
+    /// <summary>Whether this is the same stored content as <paramref name="other"/>'s (an eventId seen twice).</summary>
+    public bool SameContentAs(EventData other) => StoredType == other.StoredType && PayloadUtf8.AsSpan().SequenceEqual(other.PayloadUtf8);
 
     /// <summary>
     /// The W3C trace context (traceparent) of the request that submitted the event: stored beside the event, outside

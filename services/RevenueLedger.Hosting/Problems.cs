@@ -40,7 +40,7 @@ public static class Problems
             Outcome.Conflict => (StatusCodes.Status409Conflict, "Event id already used for a different event"),
             _ => (StatusCodes.Status422UnprocessableEntity, "Refused by the ledger's rules"),
         };
-        var ext = new Dictionary<string, object?> { ["outcome"] = error.Outcome.ToString().ToLowerInvariant(), ["code"] = error.Code };
+        var ext = new Dictionary<string, object?> { ["outcome"] = error.Outcome.WireName(), ["code"] = error.Code };
         if (error.Field is not null) ext["field"] = error.Field;
         if (error.Outcome == Outcome.Rejected) ext["rule"] = error.Code;
         if (eventId is not null) ext["eventId"] = eventId;

@@ -62,7 +62,7 @@ internal sealed class IngestionBusEndpoints(HostSettings settings) : IBusEndpoin
 
     internal static async Task RefuseAsync(ConsumeContext context, LedgerError error, string? eventId, int? index)
     {
-        var refused = new RevenueEventRefused(eventId, index, error.Outcome.ToString().ToLowerInvariant(), error.Code, error.Field, error.Message);
+        var refused = new RevenueEventRefused(eventId, index, error.Outcome.WireName(), error.Code, error.Field, error.Message);
         if (context.ResponseAddress is not null) await context.RespondAsync(refused);
         else await context.Publish(refused);
     }
@@ -104,7 +104,7 @@ internal sealed class RecordRevenueEventsConsumer(SubmissionQueue queue) : ICons
         if (context.ResponseAddress is not null)
             await context.RespondAsync(new RevenueEventsAccepted(
                 accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null, accepted.Count, result.Items.Count - accepted.Count,
-                result.Items.Select((r, i) => new RevenueEventOutcome(i, r.EventId!, r.Outcome.ToString().ToLowerInvariant(), r.Position!.Value)).ToList()));
+                result.Items.Select((r, i) => new RevenueEventOutcome(i, r.EventId!, r.Outcome.WireName(), r.Position!.Value)).ToList()));
     }
 }
 

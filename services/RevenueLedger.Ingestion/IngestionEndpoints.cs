@@ -104,7 +104,7 @@ public static class IngestionEndpoints
         var response = new BatchSubmitted(
             accepted.Count > 0 ? accepted.Min() : null, accepted.Count > 0 ? accepted.Max() : null,
             accepted.Count, result.Items.Count - accepted.Count,
-            result.Items.Select((r, i) => new BatchItem(i, r.EventId!, r.Outcome.ToString().ToLowerInvariant(), r.Position!.Value)).ToList());
+            result.Items.Select((r, i) => new BatchItem(i, r.EventId!, r.Outcome.WireName(), r.Position!.Value)).ToList());
         if (accepted.Count == 0) return TypedResults.Ok(response);
         return TypedResults.Created($"/v1/log?fromPosition={response.FirstPosition}&limit={accepted.Count}", response);
 
