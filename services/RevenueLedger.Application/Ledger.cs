@@ -29,7 +29,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     // in it has none, so deciding its events needs no lookup (a batch of new accounts cost a query per batch). A hash
     // shared by two ids only costs a lookup that finds nothing; 20 bytes an account instead of a string. Kept across
     // invalidations: the log only grows.
-    private HashSet<ulong>? _known;
+    private KnownAccounts? _known;
     private long _knownHead = -1;
     private bool _tooManyAccounts;
     private readonly SemaphoreSlim _gate = new(1, 1);
@@ -374,7 +374,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         if (_known is null || head < _knownHead)
         {
             _accounts.Clear();
-            _known = [];
+            _known = new KnownAccounts();
             if (head > 0) foreach (var account in await store.ReadAccountIdsAsync(0, head, ct)) _known.Add(KnownHash(account));
         }
         else
