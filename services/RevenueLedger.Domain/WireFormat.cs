@@ -373,9 +373,9 @@ public static class WireFormat
     /// <summary>The text of <see cref="Money.Format"/>, written without a string.</summary>
     private static void WriteMoney(Utf8JsonWriter w, string name, decimal value)
     {
-        Span<char> text = stackalloc char[64];
-        if (value.TryFormat(text, out int n, Domain.Money.FormatString, System.Globalization.CultureInfo.InvariantCulture)) w.WriteString(name, text[..n]);
-        else w.WriteString(name, Domain.Money.Format(value));
+        Span<char> text = stackalloc char[Domain.Money.MaxChars];
+        Domain.Money.TryFormat(value, text, out int n);
+        w.WriteString(name, text[..n]);
     }
 
     /// <summary>The text of <see cref="Dates.Format"/>, written without a string.</summary>
