@@ -115,7 +115,25 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         var alter = new List<string>();
         await using (var r = await check.ExecuteReaderAsync(ct))
             while (await r.ReadAsync(ct)) alter.Add($"ALTER COLUMN {Quote(r.GetString(0))} TYPE text COLLATE \"C\"");
-        if (alter.Count > 0) await Exec(c, tx, $"ALTER TABLE {Quote(table)} {string.Join(", ", alter)}", ct);
+        if (alter.Count == 0) return;
+        // PostgreSQL refuses to change a column that a view uses; say which views, and what to do, before trying.
+        await using (var views = new NpgsqlCommand("""
+            SELECT DISTINCT r.ev_class::regclass::text FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+            JOIN pg_attribute a ON a.attrelid = d.refobjid AND a.attnum = d.refobjsubid
+            WHERE d.classid = 'pg_rewrite'::regclass AND d.refobjid = to_regclass(@table) AND a.attname = ANY(@columns)
+            """, c, tx))
+        {
+            views.Parameters.AddWithValue("table", table);
+            views.Parameters.AddWithValue("columns", columns);
+            var dependent = new List<string>();
+            await using (var r = await views.ExecuteReaderAsync(ct))
+                while (await r.ReadAsync(ct)) dependent.Add(r.GetString(0));
+            if (dependent.Count > 0)
+                throw new InvalidOperationException(
+                    $"the store's {table} table needs its id columns collated \"C\" (deploy/README.md), which PostgreSQL cannot do while " +
+                    $"these views use them: {string.Join(", ", dependent)}. Drop the dependent views, start the ledger once, then create them again.");
+        }
+        await Exec(c, tx, $"ALTER TABLE {Quote(table)} {string.Join(", ", alter)}", ct);
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";

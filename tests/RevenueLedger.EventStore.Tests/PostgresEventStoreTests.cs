@@ -52,4 +52,23 @@ public sealed class PostgresEventStoreTests : EventStoreContract, IAsyncLifetime
             Assert.True((await HashChain.VerifyAsync(reopened)).IsIntact);
         }
     }
+
+    [Fact]
+    public async Task A_view_of_the_operators_over_the_id_columns_stops_that_change_with_a_message_saying_what_to_do()
+    {
+        await (await OpenStoreAsync()).DisposeAsync();
+        await using (var c = new NpgsqlConnection(_schema.ConnectionString))
+        {
+            await c.OpenAsync();
+            await using var cmd = new NpgsqlCommand("""
+                ALTER TABLE events ALTER COLUMN account_id TYPE text COLLATE "default";
+                CREATE VIEW accounts_seen AS SELECT DISTINCT account_id FROM events;
+                """, c);
+            await cmd.ExecuteNonQueryAsync();
+        }
+        var refused = await Assert.ThrowsAsync<InvalidOperationException>(OpenStoreAsync);
+        Assert.Contains("Drop the dependent view", refused.Message, StringComparison.Ordinal);
+        Assert.Contains("accounts_seen", refused.Message, StringComparison.Ordinal);
+        Assert.Equal(["account_id:default", "event_id:C"], await IdCollationsAsync());
+    }
 }
