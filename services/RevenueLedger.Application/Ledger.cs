@@ -27,7 +27,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     private long _cacheHead = -1; // the log position the cached account states reflect
     // Every account with events in the log up to _knownHead, as a 64-bit hash of its id: an account whose hash is not
     // in it has none, so deciding its events needs no lookup (a batch of new accounts cost a query per batch). A hash
-    // shared by two ids only costs a lookup that finds nothing; 20 bytes an account instead of a string. Kept across
+    // shared by two ids only costs a lookup that finds nothing; 11–23 bytes an account instead of a string. Kept across
     // invalidations: the log only grows.
     private KnownAccounts? _known;
     private long _knownHead = -1;

@@ -101,7 +101,8 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
     /// <summary>
     /// Ids compare byte by byte: the unique indexes on them are searched for every appended row, and under the
     /// database's collation (a libc locale, even C.UTF-8) each comparison was a strcoll call, about a tenth of the
-    /// server's CPU per stored event. Ids are ASCII (spec §1), so their order and equality are the same either way.
+    /// server's CPU per stored event. Equality is the same either way; order becomes byte order (a libc locale such as
+    /// en_US sorts case and punctuation differently), and nothing the ledger stores or reports depends on the order of ids.
     /// Tables created before get it here, once: the indexes on the columns are rebuilt (about 1 s per million events here).
     /// </summary>
     public static async Task CollateIdsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string table, string[] columns, CancellationToken ct)
@@ -114,7 +115,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         check.Parameters.AddWithValue("columns", columns);
         var alter = new List<string>();
         await using (var r = await check.ExecuteReaderAsync(ct))
-            while (await r.ReadAsync(ct)) alter.Add($"ALTER COLUMN {Quote(r.GetString(0))} TYPE text COLLATE \"C\"");
+            while (await r.ReadAsync(ct)) alter.Add(r.GetString(0));
         if (alter.Count == 0) return;
         // PostgreSQL refuses to change a column that a view uses; say which views, and what to do, before trying.
         await using (var views = new NpgsqlCommand("""
@@ -124,7 +125,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             """, c, tx))
         {
             views.Parameters.AddWithValue("table", table);
-            views.Parameters.AddWithValue("columns", columns);
+            views.Parameters.AddWithValue("columns", alter.ToArray());
             var dependent = new List<string>();
             await using (var r = await views.ExecuteReaderAsync(ct))
                 while (await r.ReadAsync(ct)) dependent.Add(r.GetString(0));
@@ -133,7 +134,7 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                     $"the store's {table} table needs its id columns collated \"C\" (deploy/README.md), which PostgreSQL cannot do while " +
                     $"these views use them: {string.Join(", ", dependent)}. Drop the dependent views, start the ledger once, then create them again.");
         }
-        await Exec(c, tx, $"ALTER TABLE {Quote(table)} {string.Join(", ", alter)}", ct);
+        await Exec(c, tx, $"ALTER TABLE {Quote(table)} {string.Join(", ", alter.Select(a => $"ALTER COLUMN {Quote(a)} TYPE text COLLATE \"C\""))}", ct);
     }
 
     private static string Quote(string identifier) => "\"" + identifier.Replace("\"", "\"\"", StringComparison.Ordinal) + "\"";
@@ -238,7 +239,11 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             if (_versions.TryGetValue(a.AccountId, out long cached)) known = (cached, false);
             else if (_versionsComplete) known = (0, false);
             else if (trustNewStreams && a.ExpectedVersion == 0) known = (0, true);
-            else (lookUp ??= []).Add(a.AccountId);
+            else
+            {
+                known = (-1, false); // until the lookup below answers
+                (lookUp ??= []).Add(a.AccountId);
+            }
         }
         if (lookUp is not null)
         {
@@ -247,6 +252,8 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             cmd.Parameters.AddWithValue("ids", lookUp.ToArray());
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct)) versions[r.GetString(0)] = (r.IsDBNull(1) ? 0 : r.GetInt64(1), false);
+            foreach (var id in lookUp)
+                if (versions[id].Version < 0) throw new InvalidOperationException($"the stream version of '{id}' was asked for and not answered");
         }
 
         var stored = new Dictionary<string, (long Position, string Type, string Payload)>(checkDuplicates ? appends.Count : 0, StringComparer.Ordinal);
@@ -308,6 +315,8 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             // Texts that are the same for every row, and each row's hash, as the UTF-8 (ASCII) the server stores: no
             // string per event. Each hash links to the one before it in this buffer.
             var time = Encoding.ASCII.GetBytes(recordedAt);
+            if (previousHash.Length != HashChain.HashHexBytes)
+                throw new InvalidDataException($"the ledger head's hash is not {HashChain.HashHexBytes} hex digits: the head row is damaged (ledger verify)");
             var hashes = new byte[(rows.Count + 1) * HashChain.HashHexBytes];
             Encoding.ASCII.GetBytes(previousHash, hashes);
             await using (var copy = await c.BeginBinaryImportAsync(

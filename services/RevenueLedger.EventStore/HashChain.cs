@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -25,21 +26,28 @@ public static class HashChain
     {
         byte[]? rented = null;
         int max = Encoding.UTF8.GetMaxByteCount(payload.Length);
-        Span<byte> utf8 = max <= 2048 ? stackalloc byte[max] : (rented = System.Buffers.ArrayPool<byte>.Shared.Rent(max));
+        Span<byte> utf8 = max <= 2048 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
         int n = Encoding.UTF8.GetBytes(payload, utf8);
         Span<byte> digest = stackalloc byte[DigestBytes];
         ContentDigest(accountId, storedType, eventId, utf8[..n], digest);
-        if (rented is not null) System.Buffers.ArrayPool<byte>.Shared.Return(rented);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return Convert.ToHexStringLower(digest);
     }
 
     public const int DigestBytes = 32;
 
+    /// <summary>Characters (and ASCII bytes) of a hash's text.</summary>
+    public const int HashHexBytes = 64;
+
     /// <summary>The content digest as its 32 bytes (its text is their lower-case hex), over the payload's UTF-8.</summary>
     public static void ContentDigest(string accountId, string storedType, string eventId, ReadOnlySpan<byte> payloadUtf8, Span<byte> digest)
     {
+        // Checked before hashing: a failure half-way would leave data in this thread's hash context.
+        if (digest.Length < DigestBytes) throw new ArgumentException($"a digest takes {DigestBytes} bytes", nameof(digest));
+        byte[]? rented = null;
+        // Stored rows are verified with this too, so a damaged row's overlong id must not overflow the stack.
         int max = 3 + Encoding.UTF8.GetMaxByteCount(accountId.Length + storedType.Length + eventId.Length);
-        Span<byte> buffer = stackalloc byte[max];
+        Span<byte> buffer = max <= 1024 ? stackalloc byte[max] : (rented = ArrayPool<byte>.Shared.Rent(max));
         int n = Encoding.UTF8.GetBytes(accountId, buffer);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(storedType, buffer[n..]);
         buffer[n++] = (byte)'|'; n += Encoding.UTF8.GetBytes(eventId, buffer[n..]);
@@ -48,47 +56,69 @@ public static class HashChain
         sha.AppendData(buffer[..n]);
         sha.AppendData(payloadUtf8);
         sha.GetHashAndReset(digest);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
     }
 
-    /// <summary>The chain step: the only hashing that must happen in position order.</summary>
+    /// <summary>The chain step: the only hashing that must happen in position order. Over the texts as given.</summary>
     public static string Link(long position, long streamVersion, string recordedAt, string previousHash, string contentDigest)
     {
-        Span<byte> digest = stackalloc byte[DigestBytes];
-        if (contentDigest.Length != 2 * DigestBytes || Convert.FromHexString(contentDigest, digest, out _, out int written) != System.Buffers.OperationStatus.Done || written != DigestBytes)
-            throw new ArgumentException("a content digest is 64 hex digits", nameof(contentDigest));
-        return Link(position, streamVersion, recordedAt, previousHash, digest);
+        Span<byte> hash = stackalloc byte[DigestBytes];
+        Link(position, streamVersion, recordedAt, previousHash, contentDigest, hash);
+        return Convert.ToHexStringLower(hash);
     }
 
-    /// <summary>The chain step with the content digest as bytes.</summary>
+    /// <summary>The chain step with the content digest as its 32 bytes.</summary>
     public static string Link(long position, long streamVersion, string recordedAt, string previousHash, ReadOnlySpan<byte> contentDigest)
     {
-        Span<byte> time = stackalloc byte[recordedAt.Length];
-        Span<byte> previous = stackalloc byte[previousHash.Length];
-        Span<byte> hash = stackalloc byte[HashHexBytes];
-        Link(position, streamVersion, time[..Encoding.ASCII.GetBytes(recordedAt, time)], previous[..Encoding.ASCII.GetBytes(previousHash, previous)], contentDigest, hash);
-        return Encoding.ASCII.GetString(hash);
+        if (contentDigest.Length != DigestBytes) throw new ArgumentException($"a content digest is {DigestBytes} bytes", nameof(contentDigest));
+        Span<char> digestHex = stackalloc char[HashHexBytes];
+        Convert.TryToHexStringLower(contentDigest, digestHex, out _);
+        Span<byte> hash = stackalloc byte[DigestBytes];
+        Link(position, streamVersion, recordedAt, previousHash, digestHex, hash);
+        return Convert.ToHexStringLower(hash);
     }
 
-    /// <summary>Characters (and ASCII bytes) of a hash's text.</summary>
-    public const int HashHexBytes = 64;
-
     /// <summary>
-    /// The chain step over ASCII texts (recordedAt, the previous hash's hex), writing the new hash's lower-case hex
-    /// into <paramref name="hashHex"/>: no string per event on the append path.
+    /// The chain step for an append: the previous hash's hex as ASCII, the content digest as bytes, the new hash's
+    /// lower-case hex written as ASCII into <paramref name="hashHex"/> (no string per event).
     /// </summary>
     public static void Link(long position, long streamVersion, ReadOnlySpan<byte> recordedAt, ReadOnlySpan<byte> previousHashHex, ReadOnlySpan<byte> contentDigest, Span<byte> hashHex)
     {
-        Span<byte> buffer = stackalloc byte[256];
+        if (previousHashHex.Length != HashHexBytes) throw new ArgumentException($"a hash is {HashHexBytes} hex digits", nameof(previousHashHex));
+        if (contentDigest.Length != DigestBytes) throw new ArgumentException($"a content digest is {DigestBytes} bytes", nameof(contentDigest));
+        if (hashHex.Length < HashHexBytes) throw new ArgumentException($"a hash takes {HashHexBytes} bytes of hex", nameof(hashHex));
+        if (recordedAt.Length > 64) throw new ArgumentException("not a recordedAt text", nameof(recordedAt));
+        Span<byte> buffer = stackalloc byte[256]; // at most 20 + 20 + 64 + 64 + 64 + 4
         position.TryFormat(buffer, out int n, default, CultureInfo.InvariantCulture);
         buffer[n++] = (byte)'|'; streamVersion.TryFormat(buffer[n..], out int w, default, CultureInfo.InvariantCulture); n += w;
         buffer[n++] = (byte)'|'; recordedAt.CopyTo(buffer[n..]); n += recordedAt.Length;
         buffer[n++] = (byte)'|'; previousHashHex.CopyTo(buffer[n..]); n += previousHashHex.Length;
         buffer[n++] = (byte)'|'; Convert.TryToHexStringLower(contentDigest, buffer[n..], out w); n += w;
-        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        sha.AppendData(buffer[..n]);
         Span<byte> hash = stackalloc byte[DigestBytes];
-        sha.GetHashAndReset(hash);
+        Sha256(buffer[..n], hash);
         Convert.TryToHexStringLower(hash, hashHex, out _);
+    }
+
+    /// <summary>The chain step over texts (ASCII, as stored; a damaged row's other characters hash as '?').</summary>
+    private static void Link(long position, long streamVersion, ReadOnlySpan<char> recordedAt, ReadOnlySpan<char> previousHash, ReadOnlySpan<char> contentDigest, Span<byte> hash)
+    {
+        byte[]? rented = null;
+        int max = 44 + recordedAt.Length + previousHash.Length + contentDigest.Length;
+        Span<byte> buffer = max <= 512 ? stackalloc byte[512] : (rented = ArrayPool<byte>.Shared.Rent(max));
+        position.TryFormat(buffer, out int n, default, CultureInfo.InvariantCulture);
+        buffer[n++] = (byte)'|'; streamVersion.TryFormat(buffer[n..], out int w, default, CultureInfo.InvariantCulture); n += w;
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(recordedAt, buffer[n..]);
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(previousHash, buffer[n..]);
+        buffer[n++] = (byte)'|'; n += Encoding.ASCII.GetBytes(contentDigest, buffer[n..]);
+        Sha256(buffer[..n], hash);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
+    }
+
+    private static void Sha256(ReadOnlySpan<byte> data, Span<byte> hash)
+    {
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        sha.AppendData(data);
+        sha.GetHashAndReset(hash);
     }
 
     // One reusable hash context per thread: a one-shot SHA256.HashData sets up a new native context every call,

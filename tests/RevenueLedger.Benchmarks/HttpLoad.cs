@@ -93,7 +93,7 @@ internal static class HttpLoad
         static Func<HttpClient, Task<HttpResponseMessage>> PostBytes(string path, byte[] body) => c =>
         {
             var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new MediaTypeHeaderValue("application/json");
+            content.Headers.ContentType = new MediaTypeHeaderValue("application/json") { CharSet = "utf-8" };
             return c.PostAsync(path, content);
         };
     }

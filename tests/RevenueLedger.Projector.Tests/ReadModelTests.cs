@@ -104,7 +104,12 @@ public sealed class ReadModelTests : IAsyncLifetime
             // random few milliseconds more, so it lands inside the next step as often as between steps.
             long target = head * (kill + 1) / 12 + rng.Next(0, 3000);
             using var p = StartProjector("--once", "--step-events", "3000");
-            while (!p.HasExited && await _readModels.CheckpointAsync(1) < target) await Task.Delay(5);
+            var deadline = Stopwatch.StartNew();
+            while (!p.HasExited && await _readModels.CheckpointAsync(1) < target)
+            {
+                Assert.True(deadline.Elapsed < TimeSpan.FromMinutes(2), $"the catch-up did not reach position {target} in 2 minutes");
+                await Task.Delay(5);
+            }
             await Task.Delay(rng.Next(0, 40));
             Assert.False(p.HasExited, "the catch-up finished before this kill; it must be killed mid-way");
             p.Kill(entireProcessTree: true); // SIGKILL: no chance to tidy up
