@@ -196,8 +196,12 @@ public sealed class Projection
 
         // Accounts with a stored history first (in the order first changed, as the others): ProjectionChanges says how
         // many replace one.
-        var rebuilt = touched.Select((a, i) => (a.Id, Since: a.ChangedSince!.Value, Old: _histories.GetValueOrDefault(a.Id), New: built[i]))
-            .OrderBy(r => r.Old is null).ToList();
+        var olds = new AccountHistory?[touched.Length];
+        for (int i = 0; i < touched.Length; i++) olds[i] = _histories.GetValueOrDefault(touched[i].Id);
+        var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(touched.Length);
+        foreach (bool replacing in (ReadOnlySpan<bool>)[true, false])
+            for (int i = 0; i < touched.Length; i++)
+                if ((olds[i] is not null) == replacing) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, olds[i], built[i]));
         int replaced = rebuilt.Count(r => r.Old is not null);
         foreach (var account in touched) account.ChangedSince = null;
         foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
