@@ -199,10 +199,11 @@ public sealed class Projection
         var olds = new AccountHistory?[touched.Length];
         for (int i = 0; i < touched.Length; i++) olds[i] = _histories.GetValueOrDefault(touched[i].Id);
         var rebuilt = new List<(string Id, DateOnly Since, AccountHistory? Old, AccountHistory New)>(touched.Length);
-        foreach (bool replacing in (ReadOnlySpan<bool>)[true, false])
-            for (int i = 0; i < touched.Length; i++)
-                if ((olds[i] is not null) == replacing) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, olds[i], built[i]));
-        int replaced = rebuilt.Count(r => r.Old is not null);
+        for (int i = 0; i < touched.Length; i++)
+            if (olds[i] is not null) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, olds[i], built[i]));
+        int replaced = rebuilt.Count;
+        for (int i = 0; i < touched.Length; i++)
+            if (olds[i] is null) rebuilt.Add((touched[i].Id, touched[i].ChangedSince!.Value, null, built[i]));
         foreach (var account in touched) account.ChangedSince = null;
         foreach (var (id, _, _, history) in rebuilt) _histories[id] = history;
 
