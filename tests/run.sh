@@ -19,11 +19,30 @@ if [ ${#need[@]} -gt 0 ]; then
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Servers this script started are stopped when it ends (LEDGER_TEST_KEEP_SERVERS=1 keeps them for the next run);
+# servers that were already running are left as they were.
+started=$(mktemp)
+stop_started() {
+  if [ -z "${LEDGER_TEST_KEEP_SERVERS:-}" ]; then
+    while read -r kind a b; do
+      case "$kind" in
+        pg) pg_ctlcluster "$a" "$b" stop >/dev/null 2>&1 || true ;;
+        rabbit) rabbitmqctl -q stop >/dev/null 2>&1 || true ;;
+      esac
+    done < "$started"
+  fi
+  rm -f "$started"
+}
+trap stop_started EXIT
+
 # Starts (creating if needed) a local cluster and prints its port (everything else goes to stderr).
 cluster() { # name port
   local version; version=$(ls /usr/lib/postgresql | sort -n | tail -n 1)
   pg_lsclusters -h | awk '{print $1" "$2}' | grep -qx "$version $1" || pg_createcluster "$version" "$1" -p "$2" >/dev/null
-  pg_ctlcluster "$version" "$1" start >&2 2>/dev/null || true # already running is fine
+  if ! pg_lsclusters -h | awk -v v="$version" -v n="$1" '$1 == v && $2 == n {print $4}' | grep -q online; then
+    pg_ctlcluster "$version" "$1" start >&2
+    echo "pg $version $1" >> "$started"
+  fi
   local port; port=$(pg_lsclusters -h | awk -v v="$version" -v n="$1" '$1 == v && $2 == n {print $3}')
   for _ in $(seq 1 60); do pg_isready -q -h 127.0.0.1 -p "$port" && break; sleep 0.5; done
   pg_isready -q -h 127.0.0.1 -p "$port"
@@ -47,6 +66,7 @@ if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then
   # reach, so wait for the node to answer first.
   if ! rabbitmqctl -q ping >/dev/null 2>&1; then
     rabbitmq-server -detached
+    echo "rabbit" >> "$started"
     for _ in $(seq 1 240); do rabbitmqctl -q ping >/dev/null 2>&1 && break; sleep 0.5; done
     if ! rabbitmqctl -q ping >/dev/null 2>&1; then
       echo "tests: RabbitMQ did not start; the end of its log:" >&2

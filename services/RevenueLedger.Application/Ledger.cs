@@ -23,7 +23,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
     /// <summary>Beyond this many accounts the known-account set is dropped and unknown accounts are looked up.</summary>
     public const int MaxKnownAccounts = 10_000_000;
 
-    private readonly Dictionary<string, AccountState> _accounts = new(StringComparer.Ordinal);
+    private readonly AccountCache _accounts = new(maxCachedAccounts);
     private long _cacheHead = -1; // the log position the cached account states reflect
     // Every account with events in the log up to _knownHead, as a 64-bit hash of its id: an account whose hash is not
     // in it has none, so deciding its events needs no lookup (a batch of new accounts cost a query per batch). A hash
@@ -156,7 +156,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 return RunAsync(items, batchSizes, ct);
             }
             // The next group builds on these states before they are stored; a failed append takes them back (Invalidate).
-            foreach (var (account, state) in decided.Working) _accounts[account] = state;
+            foreach (var (account, state) in decided.Working) _accounts.Set(account, state);
             _inFlight = mine = new InFlight(decided, settled.Task, prior);
         }
         catch
@@ -241,7 +241,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                     ?? throw new InvalidOperationException("a decision that looked every eventId up asked to look them up");
                 var (results, appended) = await CommitAsync(decided, ct);
                 if (AfterCommit(decided, appended))
-                    foreach (var (account, state) in decided.Working) _accounts[account] = state;
+                    foreach (var (account, state) in decided.Working) _accounts.Set(account, state);
                 return new Outcomes(results, decided.Failed);
             }
             catch (Exception ex) when (ex is WrongExpectedVersionException or EventIdConflictException && attempt < MaxAttempts)
@@ -275,7 +275,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 // Items on their own never ask for a second decision (a stored resubmission is settled in place).
                 var next = (await DecideAsync(items, batchSizes: null, inFlight?.Decided, lookUpAll: false, ct))!;
                 // The next chunk's decisions build on this one's account states before they are stored.
-                foreach (var (account, state) in next.Working) _accounts[account] = state;
+                foreach (var (account, state) in next.Working) _accounts.Set(account, state);
                 bool valid = true;
                 if (inFlight is { } previous)
                 {
@@ -502,7 +502,7 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
                 var e = items[i].Event!;
                 if (!working.TryGetValue(e.AccountId, out var state))
                 {
-                    state = _accounts.GetValueOrDefault(e.AccountId) ?? AccountState.Initial(e.AccountId);
+                    state = _accounts.Get(e.AccountId) ?? AccountState.Initial(e.AccountId);
                     initialVersions[e.AccountId] = state.Version;
                 }
                 // An id repeated among these items (or in the chunk still being stored) is compared with that pending
@@ -626,25 +626,25 @@ public sealed class Ledger(IEventStore store, Func<string>? newEventId = null, i
         var ids = accountIds.Distinct(StringComparer.Ordinal).ToList();
         if (_accounts.Count + ids.Count > maxCachedAccounts)
         {
-            // Evict everything but what the chunk still being stored decided: that is nowhere else yet.
-            _accounts.Clear();
-            if (inFlight is not null) foreach (var (account, state) in inFlight.Working) _accounts[account] = state;
+            // Evict what was not used lately, but never what the chunk still being stored decided: that is nowhere else yet.
+            _accounts.MakeRoom(ids.Count);
+            if (inFlight is not null) foreach (var (account, state) in inFlight.Working) _accounts.Set(account, state);
         }
-        var missing = ids.Where(a => !_accounts.ContainsKey(a)).ToList();
+        var missing = ids.Where(a => !_accounts.Contains(a)).ToList();
         if (missing.Count == 0) return;
         if (_known is not null)
         {
             // Not known: the account has no events yet (an append racing another writer's first event for it fails
             // its expected version, so this never hides their events).
             foreach (var id in missing)
-                if (!_known.Contains(KnownHash(id))) _accounts[id] = AccountState.Initial(id);
-            missing.RemoveAll(_accounts.ContainsKey);
+                if (!_known.Contains(KnownHash(id))) _accounts.Set(id, AccountState.Initial(id));
+            missing.RemoveAll(_accounts.Contains);
             if (missing.Count == 0) return;
         }
         var streams = await store.ReadStreamsAsync(missing, ct);
         foreach (var id in missing)
-            _accounts[id] = streams.TryGetValue(id, out var events)
+            _accounts.Set(id, streams.TryGetValue(id, out var events)
                 ? AccountDecider.Fold(id, events.Select(e => e.Event))
-                : AccountState.Initial(id);
+                : AccountState.Initial(id));
     }
 }

@@ -132,7 +132,7 @@ internal static class ReportCommand
                 // them up (usually a few events) before answering from them.
                 if (await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct) > 0) await new Projector(events, readModels).CatchUpAsync(ct);
             }
-            if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct) is { } fromReadModels)
+            if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct: ct) is { } fromReadModels)
             {
                 (position, reports) = fromReadModels;
             }

@@ -9,6 +9,7 @@ using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 using RevenueLedger.Hosting;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Gateway;
 

@@ -8,37 +8,56 @@ namespace RevenueLedger.Gateway;
 /// <summary>
 /// Where report answers come from: calendar windows from the window read models, any other range from the account
 /// histories kept in memory (loaded once per read-model position, so an arbitrary range costs one pass over the
-/// accounts, not a replay), and past positions from a replay of the log (immutable, so kept).
+/// accounts, not a replay), and past positions from a replay of the log (immutable, so kept). Calendar windows
+/// past the last projected one (a quarter in which nothing happened yet) need the histories too; they share the
+/// ones held here, so a dashboard asking for the current quarter does not read every history per request.
 /// </summary>
-public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher)
+public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) : IHeldHistories
 {
     private readonly SemaphoreSlim _historiesGate = new(1, 1);
-    private volatile LedgerSnapshot? _histories;
-    private int _historiesGeneration = -1;
+    // One reference, so a reader never pairs one generation's histories with another's number.
+    private volatile Held? _held;
     private readonly SemaphoreSlim _asOfGate = new(1, 1);
     private readonly LinkedList<LedgerSnapshot> _asOf = new();
 
     public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
-        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, ct) is { } r) return r;
+        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, this, ct) is { } r) return r;
         return (0, new LedgerSnapshot(0, []).Report(windows, byOwner));
     }
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)
     {
         // Current while the read models have not moved and no rebuild switched generation (at the same position).
-        if (_histories is { } h && h.Position >= watcher.Position && Volatile.Read(ref _historiesGeneration) == watcher.Generation) return h;
+        if (_held is { } h && h.Snapshot.Position >= watcher.Position && h.Generation == watcher.Generation) return h.Snapshot;
         await _historiesGate.WaitAsync(ct);
         try
         {
             int generation = watcher.Generation;
-            if (_histories is { } again && again.Position >= watcher.Position && _historiesGeneration == generation) return again;
-            var view = await stores.ReadModels.ReadViewAsync(null, default, default, histories: true, ct);
+            if (_held is { } again && again.Snapshot.Position >= watcher.Position && again.Generation == generation) return again.Snapshot;
+            var view = await stores.ReadModels.ReadViewAsync(null, default, default, histories: true, ct: ct);
             var snapshot = view is null ? new LedgerSnapshot(0, []) : new LedgerSnapshot(view.Position, view.Histories!);
-            Volatile.Write(ref _historiesGeneration, generation);
-            _histories = snapshot;
+            _held = new Held(view?.Generation ?? generation, snapshot);
             return snapshot;
+        }
+        finally
+        {
+            _historiesGate.Release();
+        }
+    }
+
+    LedgerSnapshot? IHeldHistories.Get(int generation, long position) =>
+        _held is { } h && h.Snapshot.Position == position && h.Generation == generation ? h.Snapshot : null;
+
+    void IHeldHistories.Offer(int generation, LedgerSnapshot snapshot)
+    {
+        // Only forward: a view read before a newer one was held must not replace it.
+        if (!_historiesGate.Wait(0)) return;
+        try
+        {
+            if (_held is { } h && (h.Generation > generation || (h.Generation == generation && h.Snapshot.Position >= snapshot.Position))) return;
+            _held = new Held(generation, snapshot);
         }
         finally
         {
@@ -63,4 +82,6 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher)
             _asOfGate.Release();
         }
     }
+
+    private sealed record Held(int Generation, LedgerSnapshot Snapshot);
 }

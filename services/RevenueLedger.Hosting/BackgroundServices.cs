@@ -8,6 +8,7 @@ using RevenueLedger.Application.Projections;
 using RevenueLedger.Contracts;
 using RevenueLedger.Domain;
 using RevenueLedger.EventStore;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Hosting;
 

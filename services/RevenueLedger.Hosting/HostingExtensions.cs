@@ -13,10 +13,11 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using RevenueLedger.Application;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Hosting;
 
-/// <summary>What every RevenueLedger HTTP host shares: stores, API-key auth, rate limits, problem details, health, OpenAPI.</summary>
+/// <summary>An HTTP host of the ledger: the service defaults, the stores, per-key rate limits and the store-aware error handler.</summary>
 public static class HostingExtensions
 {
     public static WebApplicationBuilder AddLedgerHost(this WebApplicationBuilder builder, LedgerComponents defaultComponents)
@@ -26,19 +27,9 @@ public static class HostingExtensions
         foreach (var category in new[] { "Microsoft.AspNetCore", "Microsoft.AspNetCore.DataProtection" })
             builder.Configuration[$"Logging:LogLevel:{category}"] ??= category.EndsWith("DataProtection", StringComparison.Ordinal) ? "Error" : "Warning";
         services.AddLedgerCore(builder.Configuration, defaultComponents);
-        services.AddSingleton(sp => sp.GetRequiredService<HostSettings>().ApiKeys is { } spec ? ApiKeyRing.Parse(spec) : ApiKeyRing.Generate());
-
+        services.AddLedgerServiceDefaults(sp => sp.GetRequiredService<HostSettings>().ApiKeys is { } spec ? ApiKeyRing.Parse(spec) : ApiKeyRing.Generate());
         builder.WebHost.ConfigureKestrel(k => k.Limits.MaxRequestBodySize = HostSettings.MaxBodyBytes);
-        services.AddProblemDetails();
         services.AddExceptionHandler<LedgerExceptionHandler>();
-
-        services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
-            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);
-        services.AddAuthorizationBuilder()
-            .AddPolicy(Policies.Submit, p => p.RequireRole(Roles.Writer))
-            .AddPolicy(Policies.Report, p => p.RequireRole(Roles.Reader, Roles.Auditor))
-            .AddPolicy(Policies.Audit, p => p.RequireRole(Roles.Auditor))
-            .AddPolicy(Policies.Administer, p => p.RequireRole(Roles.Admin));
 
         services.AddRateLimiter(o =>
         {
@@ -68,13 +59,8 @@ public static class HostingExtensions
             };
         });
 
-        services.AddHealthChecks().AddCheck<StoreHealthCheck>("store", tags: ["ready"]);
-        services.AddOpenApi(o => o.AddDocumentTransformer((doc, _, _) =>
-        {
-            doc.Info.Title = "RevenueLedger API";
-            doc.Info.Description = "Submit revenue events; read NRR, GRR, the MRR bridge and churn reasons. Authenticate with 'Authorization: Bearer <api key>'. Errors are application/problem+json with a stable type.";
-            return Task.CompletedTask;
-        }));
+        services.AddLedgerHealthChecks(sp => Readiness(sp.GetRequiredService<HostSettings>()))
+            .AddCheck<StoreHealthCheck>("store", tags: [HealthExtensions.ReadyTag]);
         return builder;
     }
 
@@ -98,6 +84,9 @@ public static class HostingExtensions
         services.AddHostedService<RelayService>();
         return services;
     }
+
+    private static ReadinessTargets Readiness(HostSettings settings) =>
+        new(settings.Store.Scheme == "postgres" ? settings.Store.Target : null, settings.RabbitMq);
 
     private static string ServiceName(IConfiguration config, LedgerComponents defaultComponents) =>
         (config["Ledger:Components"] ?? config["LEDGER_COMPONENTS"] ?? defaultComponents.ToString()).ToLowerInvariant() switch
@@ -127,8 +116,7 @@ public static class HostingExtensions
         app.UseAuthentication();
         app.UseRateLimiter();
         app.UseAuthorization();
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowAnonymous();
-        app.MapHealthChecks("/health/ready", new() { Predicate = c => c.Tags.Contains("ready") }).AllowAnonymous();
+        app.MapLedgerHealth();
         app.MapOpenApi().AllowAnonymous();
         return app;
     }

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Hosting;
 

@@ -5,6 +5,7 @@ using RevenueLedger.Application;
 using RevenueLedger.Contracts;
 using RevenueLedger.Domain;
 using RevenueLedger.Hosting;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Ingestion;
 

@@ -6,6 +6,7 @@ using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.EventStore;
 using RevenueLedger.Hosting;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Ingestion;
 

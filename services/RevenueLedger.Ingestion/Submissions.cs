@@ -2,6 +2,7 @@ using System.Diagnostics;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Hosting;
+using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Ingestion;
 

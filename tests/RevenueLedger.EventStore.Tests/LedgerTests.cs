@@ -342,6 +342,77 @@ public sealed class LedgerTests : IDisposable
     }
 
     [Fact]
+    public async Task Making_room_in_the_account_cache_keeps_the_accounts_in_use()
+    {
+        // One busy account, used after every tenth of 60 accounts that each come once, through a cache of 20: the
+        // busy one is never evicted, so it is never read back from the store (a cache cleared whole whenever it was
+        // full read it back after most clears).
+        await using var inner = await SqliteEventStore.OpenAsync(DbPath);
+        var store = new StreamReadCounter(inner);
+        var ledger = new Ledger(store, maxCachedAccounts: 20);
+        var lines = new List<string> { Started("hot-s", "hot") };
+        for (int i = 0; i < 60; i++)
+        {
+            lines.Add(Started($"s{i}", $"a{i}"));
+            if (i % 10 == 9) lines.Add(Expanded($"hot-x{i}", "hot", amount: "1"));
+        }
+        var outcomes = new List<SubmissionResult>();
+        await Importer.ImportAsync(ledger, lines, (_, r) => outcomes.Add(r), chunkSize: 4);
+        Assert.All(outcomes, o => Assert.Equal(Outcome.Accepted, o.Outcome));
+        Assert.Equal(0, store.ReadsOf("hot"));
+        // The cold accounts did go: a contraction of the first needs its stream again, and is decided on it.
+        var later = await ledger.SubmitEachAsync(Parse(ledger, Contracted("a0-c", "a0", "40")));
+        Assert.Equal(Outcome.Accepted, later.Single().Outcome);
+        Assert.Equal(1, store.ReadsOf("a0"));
+    }
+
+    /// <summary>Counts the streams the writer reads back from the store, per account.</summary>
+    private sealed class StreamReadCounter(IEventStore inner) : IEventStore
+    {
+        private readonly Dictionary<string, int> _reads = new(StringComparer.Ordinal);
+
+        public int ReadsOf(string accountId) => _reads.GetValueOrDefault(accountId);
+
+        public Task<IReadOnlyList<RecordedEvent>> ReadStreamAsync(string accountId, CancellationToken ct = default)
+        {
+            _reads[accountId] = ReadsOf(accountId) + 1;
+            return inner.ReadStreamAsync(accountId, ct);
+        }
+
+        public Task<IReadOnlyDictionary<string, IReadOnlyList<RecordedEvent>>> ReadStreamsAsync(IReadOnlyCollection<string> accountIds, CancellationToken ct = default)
+        {
+            foreach (var id in accountIds) _reads[id] = ReadsOf(id) + 1;
+            return inner.ReadStreamsAsync(accountIds, ct);
+        }
+
+        public Task<AppendResult> AppendAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => inner.AppendAsync(appends, ct);
+
+        public Task<AppendResult> AppendNewAsync(IReadOnlyList<StreamAppend> appends, CancellationToken ct = default) => inner.AppendNewAsync(appends, ct);
+
+        public Task<IReadOnlyList<string>> ReadAccountIdsAsync(long afterPosition, long toPosition, CancellationToken ct = default) =>
+            inner.ReadAccountIdsAsync(afterPosition, toPosition, ct);
+
+        public IAsyncEnumerable<RecordedEvent> ReadAllAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) =>
+            inner.ReadAllAsync(fromPosition, toPosition, ct);
+
+        public IAsyncEnumerable<PositionedEvent> ReadEventsAsync(long fromPosition = 1, long? toPosition = null, CancellationToken ct = default) =>
+            inner.ReadEventsAsync(fromPosition, toPosition, ct);
+
+        public IAsyncEnumerable<RawEventBatch> ReadRawAsync(long fromPosition = 1, long? toPosition = null, string? storedType = null, CancellationToken ct = default) =>
+            inner.ReadRawAsync(fromPosition, toPosition, storedType, ct);
+
+        public Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default) =>
+            inner.FindEventsAsync(eventIds, ct);
+
+        public Task<StoreHead> GetHeadAsync(CancellationToken ct = default) => inner.GetHeadAsync(ct);
+
+        public Task<IReadOnlyList<(long Position, string TraceContext)>> TraceContextsAsync(long fromPosition, long toPosition, int limit, CancellationToken ct = default) =>
+            inner.TraceContextsAsync(fromPosition, toPosition, limit, ct);
+
+        public ValueTask DisposeAsync() => ValueTask.CompletedTask;
+    }
+
+    [Fact]
     public async Task An_import_begun_on_an_empty_log_still_sees_an_account_another_writer_creates_meanwhile()
     {
         // The importer knows every account of a log it watched grow from empty, so it skips looking up accounts it

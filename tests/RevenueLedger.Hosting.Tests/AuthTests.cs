@@ -1,8 +1,8 @@
 using System.Net;
 using System.Net.Http.Headers;
-using static RevenueLedger.Tests.Http;
-
+using RevenueLedger.ServiceDefaults;
 using RevenueLedger.Tests;
+using static RevenueLedger.Tests.Http;
 
 namespace RevenueLedger.Hosting.Tests;
 

@@ -184,6 +184,59 @@ public sealed class ReadModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Windows_past_the_last_projected_one_are_answered_from_held_histories_without_reading_them_again()
+    {
+        await ImportAsync(Book(accounts: 100, months: 12, seed: 8, intensity: 2));
+        await new Application.Projections.Projector(_log, _readModels).CatchUpAsync();
+        // The book ends in 2021; its quarters of 2023 have no rows, only opening MRR carried forward.
+        var later = Window.Calendar(WindowKind.Quarter, new DateOnly(2023, 1, 1), new DateOnly(2024, 1, 1));
+        var expected = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true))!.Value;
+        Assert.Contains(expected.Reports, r => r.Nrr.Any(n => n.OpeningMrr > 0));
+
+        var held = new HeldHistoriesProbe();
+        var first = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
+        var second = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
+        Assert.Equal(1, held.Offers); // read once, with the first request's view; the second used them
+        Assert.Equal(2, held.Hits);
+        foreach (var answer in new[] { first, second })
+        {
+            Assert.Equal(expected.Position, answer.Position);
+            Assert.Equal(expected.Reports.Select(Text), answer.Reports.Select(Text));
+        }
+
+        // Once the read models move, the held histories are of an older position and are not used.
+        await ImportAsync([$$"""{"type":"ContractStarted","eventId":"held-new","accountId":"held-new","contractId":"c1","effectiveDate":"2021-06-01","mrr":"5","currency":"USD"}"""]);
+        await new Application.Projections.Projector(_log, _readModels).CatchUpAsync();
+        var moved = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
+        Assert.Equal(2, held.Offers);
+        Assert.Equal(expected.Reports[0].Nrr.Single(n => n.Owner.IsAll).OpeningMrr + 5m, moved.Reports[0].Nrr.Single(n => n.Owner.IsAll).OpeningMrr);
+
+        static string Text(WindowReport r) => string.Join("|", r.Nrr.Select(n => n.ToString())) + string.Join("|", r.Bridge.Select(b => b.ToString()));
+    }
+
+    private sealed class HeldHistoriesProbe : IHeldHistories
+    {
+        private (int Generation, LedgerSnapshot Snapshot)? _held;
+
+        public int Offers { get; private set; }
+
+        public int Hits { get; private set; }
+
+        public LedgerSnapshot? Get(int generation, long position)
+        {
+            if (_held is not { } h || h.Generation != generation || h.Snapshot.Position != position) return null;
+            Hits++;
+            return h.Snapshot;
+        }
+
+        public void Offer(int generation, LedgerSnapshot snapshot)
+        {
+            Offers++;
+            _held = (generation, snapshot);
+        }
+    }
+
+    [Fact]
     public async Task A_generation_behind_the_current_one_is_not_switched_to()
     {
         await ImportAsync(Book(accounts: 100, months: 12, seed: 8, intensity: 2));

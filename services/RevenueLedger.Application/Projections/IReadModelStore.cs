@@ -33,7 +33,7 @@ public interface IReadModelStore : IAsyncDisposable
     /// in [from, to) when a kind is given, and the account histories when asked for or when any of those windows has
     /// no rows (it lies beyond the projected horizon). Null when there are no read models yet.
     /// </summary>
-    Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default);
+    Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, Func<int, long, bool>? historiesHeld = null, CancellationToken ct = default);
 
     /// <summary>The stored reports of the calendar windows of <paramref name="kind"/> that start in [from, to).</summary>
     Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default);

@@ -334,7 +334,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         return true;
     }
 
-    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default)
+    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, Func<int, long, bool>? historiesHeld = null, CancellationToken ct = default)
     {
         await using var c = await _db.OpenConnectionAsync(ct);
         // One snapshot: the position the report states is the position of every row it shows.
@@ -349,7 +349,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         }
         if (position == 0) return null;
         var windows = kind is { } k ? await ReadWindowsAsync(c, tx, generation, k, from, to, ct) : [];
-        bool needHistories = histories || windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0);
+        bool needHistories = histories || (windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0) && historiesHeld?.Invoke(generation, position) != true);
         var accountHistories = needHistories ? await ReadHistoriesAsync(c, tx, generation, ct) : null;
         await tx.CommitAsync(ct);
         return new ReadModelView(generation, position, windows, accountHistories);

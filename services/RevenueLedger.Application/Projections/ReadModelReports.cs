@@ -10,12 +10,19 @@ public static class ReadModelReports
     /// straight from the window rows; any other range is computed from the stored account histories.
     /// </summary>
     public static async Task<(long Position, IReadOnlyList<WindowReport> Reports)?> TryReportAsync(
-        IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, CancellationToken ct = default)
+        IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, IHeldHistories? held = null, CancellationToken ct = default)
     {
         if (windows.Count == 0) return null;
-        var view = await readModels.ReadViewAsync(kind, windows[0].From, windows[^1].To, histories: kind is null, ct);
+        var view = await readModels.ReadViewAsync(kind, windows[0].From, windows[^1].To, histories: kind is null,
+            held is null ? null : (generation, position) => held.Get(generation, position) is not null, ct);
         if (view is null) return null;
-        var snapshot = view.Histories is { } h ? new LedgerSnapshot(view.Position, h) : null;
+        LedgerSnapshot? snapshot = null;
+        if (view.Histories is { } h)
+        {
+            snapshot = new LedgerSnapshot(view.Position, h);
+            held?.Offer(view.Generation, snapshot);
+        }
+        else if (held?.Get(view.Generation, view.Position) is { } kept) snapshot = kept;
         if (kind is null) return (view.Position, snapshot!.Report(windows, byOwner));
         // Windows are projected up to the last effective date in the log; a later one (the current quarter before
         // anything happened in it) still has opening MRR, so it comes from the histories read in the same view.
@@ -42,4 +49,17 @@ public static class ReadModelReports
 
     private static WindowReport CompanyOnly(WindowReport r) =>
         new(r.Window, r.Nrr.Where(n => n.Owner.IsAll).ToList(), r.Bridge.Where(b => b.Owner.IsAll).ToList(), r.ChurnReasons, []);
+}
+
+/// <summary>
+/// Account histories a long-lived reader (the gateway) keeps between requests, per read-model generation and
+/// position: windows without rows are answered from them without reading every history again for each request.
+/// </summary>
+public interface IHeldHistories
+{
+    /// <summary>The histories of that generation at exactly that position, if held.</summary>
+    LedgerSnapshot? Get(int generation, long position);
+
+    /// <summary>Histories just read, for the next request at the same position.</summary>
+    void Offer(int generation, LedgerSnapshot snapshot);
 }

@@ -207,7 +207,7 @@ public sealed class SqliteReadModelStore : IReadModelStore
         return true;
     }
 
-    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, CancellationToken ct = default)
+    public async Task<ReadModelView?> ReadViewAsync(WindowKind? kind, DateOnly from, DateOnly to, bool histories, Func<int, long, bool>? historiesHeld = null, CancellationToken ct = default)
     {
         await using var c = await OpenAsync(ct);
         using var tx = c.BeginTransaction(deferred: true); // one WAL snapshot for every read below
@@ -223,7 +223,7 @@ public sealed class SqliteReadModelStore : IReadModelStore
         }
         if (position == 0) return null;
         var windows = kind is { } k ? ReadWindows(c, tx, generation, k, from, to) : [];
-        bool needHistories = histories || windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0);
+        bool needHistories = histories || (windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0) && historiesHeld?.Invoke(generation, position) != true);
         return new ReadModelView(generation, position, windows, needHistories ? ReadHistories(c, tx, generation) : null);
     }
 

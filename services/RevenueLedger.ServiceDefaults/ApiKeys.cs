@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 using RevenueLedger.Application;
 
-namespace RevenueLedger.Hosting;
+namespace RevenueLedger.ServiceDefaults;
 
 /// <summary>What a key may do. A key has exactly one role; give a client several keys for several roles.</summary>
 public static class Roles

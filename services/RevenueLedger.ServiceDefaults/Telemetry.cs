@@ -3,13 +3,14 @@ using System.Diagnostics.Metrics;
 using System.Text.Json;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using OpenTelemetry;
 using OpenTelemetry.Metrics;
 using OpenTelemetry.Resources;
 using OpenTelemetry.Trace;
+using Npgsql;
+using OpenTelemetry.Logs;
 
-namespace RevenueLedger.Hosting;
+namespace RevenueLedger.ServiceDefaults;
 
 /// <summary>
 /// The ledger's own spans and metrics. A submission's trace context is stored beside its event, so the relay and
@@ -18,12 +19,6 @@ namespace RevenueLedger.Hosting;
 public static class LedgerTelemetry
 {
     public const string Name = "RevenueLedger";
-
-    /// <summary>Activity sources the providers listen to: ours and those of the libraries on a request's path.</summary>
-    public static readonly string[] Sources = [Name, "Microsoft.AspNetCore", "MassTransit", "Npgsql"];
-
-    /// <summary>Gateway latency is ASP.NET Core's <c>http.server.request.duration</c> (per route); Npgsql and MassTransit add theirs.</summary>
-    public static readonly string[] Meters = [Name, "Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel", "MassTransit", "Npgsql"];
 
     public static readonly ActivitySource Source = new(Name);
 
@@ -68,74 +63,53 @@ public static class LedgerTelemetry
             : Source.StartActivity(name, kind);
 
     /// <summary>
-    /// Registers the OpenTelemetry SDK's providers (OpenTelemetry.Extensions.Hosting cannot be obtained here), only
-    /// when something is to be exported: the standard <c>OTEL_EXPORTER_OTLP_ENDPOINT</c> (or <c>OTEL_TRACES_EXPORTER</c> /
-    /// <c>OTEL_METRICS_EXPORTER</c> = <c>otlp</c>, which use the exporter's defaults) and <c>OTEL_SERVICE_NAME</c>;
-    /// <c>LEDGER_TRACE_FILE</c> / <c>LEDGER_METRICS_FILE</c> also write every span, and every metric each second, as JSON
-    /// lines (for tests and for a look without a collector).
+    /// OpenTelemetry through <c>AddOpenTelemetry()</c>: traces, metrics and logs with the standard resource and
+    /// exporter variables (<c>OTEL_EXPORTER_OTLP_ENDPOINT</c>, <c>OTEL_TRACES_EXPORTER</c> / <c>OTEL_METRICS_EXPORTER</c> /
+    /// <c>OTEL_LOGS_EXPORTER</c> = <c>otlp</c> | <c>none</c>, <c>OTEL_SERVICE_NAME</c>); <c>LEDGER_TRACE_FILE</c> /
+    /// <c>LEDGER_METRICS_FILE</c> also write every span, and every metric each second, as JSON lines (for tests and a
+    /// look without a collector). Nothing is registered when nothing is to be exported: a recorded span is a stored
+    /// trace context per event and a few microseconds per append, which a process nobody observes should not pay.
     /// </summary>
     public static IServiceCollection AddLedgerTelemetry(this IServiceCollection services, IConfiguration config, string serviceName)
     {
-        bool otlpTraces = config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } || config["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"] is { Length: > 0 }
-            || string.Equals(config["OTEL_TRACES_EXPORTER"], "otlp", StringComparison.OrdinalIgnoreCase);
-        bool otlpMetrics = config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 } || config["OTEL_EXPORTER_OTLP_METRICS_ENDPOINT"] is { Length: > 0 }
-            || string.Equals(config["OTEL_METRICS_EXPORTER"], "otlp", StringComparison.OrdinalIgnoreCase);
-        if (string.Equals(config["OTEL_TRACES_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpTraces = false;
-        if (string.Equals(config["OTEL_METRICS_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)) otlpMetrics = false;
+        bool anyOtlp = config["OTEL_EXPORTER_OTLP_ENDPOINT"] is { Length: > 0 };
+        bool Otlp(string signal) => !string.Equals(config[$"OTEL_{signal}_EXPORTER"], "none", StringComparison.OrdinalIgnoreCase)
+            && (anyOtlp || config[$"OTEL_EXPORTER_OTLP_{signal}_ENDPOINT"] is { Length: > 0 }
+                || string.Equals(config[$"OTEL_{signal}_EXPORTER"], "otlp", StringComparison.OrdinalIgnoreCase));
+        bool otlpTraces = Otlp("TRACES"), otlpMetrics = Otlp("METRICS"), otlpLogs = Otlp("LOGS");
         string? file = config["LEDGER_TRACE_FILE"] is { Length: > 0 } f ? f : null;
         string? metricsFile = config["LEDGER_METRICS_FILE"] is { Length: > 0 } mf ? mf : null;
-        if (!otlpTraces && !otlpMetrics && file is null && metricsFile is null) return services;
+        bool traces = otlpTraces || file is not null, metrics = otlpMetrics || metricsFile is not null;
+        if (!traces && !metrics && !otlpLogs) return services;
 
         // OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES win over the component's default name.
         var name = config["OTEL_SERVICE_NAME"] is { Length: > 0 } configured ? configured : serviceName;
-        var resource = ResourceBuilder.CreateDefault().AddService(name, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}");
-        services.AddSingleton(_ =>
-        {
-            TracerProvider? tracerProvider = null;
-            if (otlpTraces || file is not null)
+        var otel = services.AddOpenTelemetry()
+            .ConfigureResource(r => r.AddService(name, serviceInstanceId: $"{Environment.MachineName}-{Environment.ProcessId}"));
+        if (traces)
+            otel.WithTracing(t =>
             {
-                var tracing = Sdk.CreateTracerProviderBuilder().SetResourceBuilder(resource).AddSource(Sources);
-                if (otlpTraces) tracing.AddOtlpExporter();
-                if (file is not null) tracing.AddProcessor(new SimpleActivityExportProcessor(new JsonLinesSpanExporter(file, name)));
-                tracerProvider = tracing.Build();
-            }
-            MeterProvider? meterProvider = null;
-            if (otlpMetrics || metricsFile is not null)
+                t.AddSource(Name, "MassTransit")
+                    .AddAspNetCoreInstrumentation(o => o.Filter = http => !http.Request.Path.StartsWithSegments("/health"))
+                    .AddHttpClientInstrumentation()
+                    .AddNpgsql();
+                if (otlpTraces) t.AddOtlpExporter();
+                if (file is not null) t.AddProcessor(new SimpleActivityExportProcessor(new JsonLinesSpanExporter(file, name)));
+            });
+        if (metrics)
+            otel.WithMetrics(m =>
             {
-                var metrics = Sdk.CreateMeterProviderBuilder().SetResourceBuilder(resource).AddMeter(Meters);
-                if (otlpMetrics) metrics.AddOtlpExporter();
-                if (metricsFile is not null) metrics.AddReader(new PeriodicExportingMetricReader(new JsonLinesMetricExporter(metricsFile, name), 1_000));
-                meterProvider = metrics.Build();
-            }
-            return new TelemetryProviders(tracerProvider, meterProvider);
-        });
-        // First among the hosted services, so the listeners exist before anything else starts.
-        services.Insert(0, ServiceDescriptor.Singleton<IHostedService, TelemetryStarter>());
+                m.AddMeter(Name, "MassTransit")
+                    .AddAspNetCoreInstrumentation()
+                    .AddHttpClientInstrumentation()
+                    .AddRuntimeInstrumentation()
+                    .AddNpgsqlInstrumentation();
+                if (otlpMetrics) m.AddOtlpExporter();
+                if (metricsFile is not null) m.AddReader(new PeriodicExportingMetricReader(new JsonLinesMetricExporter(metricsFile, name), 1_000));
+            });
+        if (otlpLogs) otel.WithLogging(l => l.AddOtlpExporter());
         return services;
     }
-}
-
-/// <summary>Both providers; disposing them flushes what is still buffered.</summary>
-public sealed class TelemetryProviders(TracerProvider? tracing, MeterProvider? metrics) : IDisposable
-{
-    public void Dispose()
-    {
-        tracing?.ForceFlush(5_000);
-        metrics?.ForceFlush(5_000);
-        tracing?.Dispose();
-        metrics?.Dispose();
-    }
-}
-
-internal sealed class TelemetryStarter(IServiceProvider services) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        _ = services.GetRequiredService<TelemetryProviders>();
-        return Task.CompletedTask;
-    }
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
 
 /// <summary>Every finished span as one JSON line: trace, span and parent ids, name, source, service, duration, tags.</summary>

@@ -2,7 +2,7 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.HttpResults;
 using RevenueLedger.Domain;
 
-namespace RevenueLedger.Hosting;
+namespace RevenueLedger.ServiceDefaults;
 
 /// <summary>
 /// RFC 9457 problem details with stable types: <c>https://revenueledger.dev/problems/&lt;code&gt;</c>, where the code
