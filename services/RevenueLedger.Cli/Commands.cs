@@ -5,6 +5,7 @@ using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 using RevenueLedger.EventStore;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Cli;
 
@@ -130,7 +131,7 @@ internal static class ReportCommand
             {
                 // Embedded, nothing else keeps the read models current: once `ledger project` created them, catch
                 // them up (usually a few events) before answering from them.
-                if (await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct) > 0) await new Projector(events, readModels).CatchUpAsync(ct);
+                if (await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct) > 0) await new Application.Projections.Projector(events, readModels).CatchUpAsync(ct);
             }
             if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct: ct) is { } fromReadModels)
             {
@@ -205,12 +206,12 @@ internal static class ProjectCommand
             var clock = System.Diagnostics.Stopwatch.StartNew();
             if (p.GetValue(rebuild))
             {
-                int generation = await Projector.RebuildAsync(events, readModels, ct);
+                int generation = await Application.Projections.Projector.RebuildAsync(events, readModels, ct);
                 await stdout.WriteLineAsync($"rebuilt generation {generation} at position {await readModels.CheckpointAsync(generation, ct)} in {clock.Elapsed.TotalSeconds:F1} s");
             }
             else
             {
-                var projector = new Projector(events, readModels);
+                var projector = new Application.Projections.Projector(events, readModels);
                 long position = await projector.CatchUpAsync(ct);
                 await stdout.WriteLineAsync($"read models (generation {projector.Generation}) at position {position}; took {clock.Elapsed.TotalSeconds:F1} s");
             }

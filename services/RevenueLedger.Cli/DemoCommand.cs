@@ -4,7 +4,7 @@ using System.Globalization;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Sqlite;
 
 namespace RevenueLedger.Cli;
 

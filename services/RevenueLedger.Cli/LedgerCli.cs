@@ -3,6 +3,7 @@ using System.CommandLine.Parsing;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Cli;
 

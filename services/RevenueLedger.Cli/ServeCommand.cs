@@ -6,6 +6,8 @@ using RevenueLedger.Application;
 using RevenueLedger.Gateway;
 using RevenueLedger.Hosting;
 using RevenueLedger.Ingestion;
+using RevenueLedger.Projector;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Cli;
 
@@ -38,6 +40,7 @@ internal static class ServeCommand
             builder.AddLedgerHost(LedgerComponents.All);
             builder.AddIngestion();
             builder.AddGateway();
+            builder.Services.AddProjector();
             await using var app = builder.Build();
             app.UseLedgerHost();
             app.MapIngestion();

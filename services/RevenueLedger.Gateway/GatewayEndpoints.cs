@@ -24,6 +24,7 @@ public static class GatewayEndpoints
         builder.Services.AddSingleton<ReportSource>();
         builder.Services.AddSingleton<AnswerCache>();
         builder.Services.AddSingleton<RebuildRunner>();
+        builder.Services.AddHostedService<ReadModelPoller>();
         return builder;
     }
 

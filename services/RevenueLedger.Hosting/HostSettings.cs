@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using RevenueLedger.Application;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Hosting;
 

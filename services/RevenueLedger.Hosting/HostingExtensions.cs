@@ -65,8 +65,9 @@ public static class HostingExtensions
     }
 
     /// <summary>
-    /// What every ledger process has, web or not: settings, the stores, the bus (RabbitMQ or in memory), telemetry,
-    /// and the background jobs its components run (projector, relay, read-model watching).
+    /// What every ledger process has, web or not: settings, the stores, the bus (RabbitMQ or in memory), telemetry.
+    /// The background jobs belong to the components that run them (the projector's, the ingestion's relay, the
+    /// gateway's read-model poller); each host adds the ones it runs.
     /// </summary>
     public static IServiceCollection AddLedgerCore(this IServiceCollection services, IConfiguration config, LedgerComponents defaultComponents)
     {
@@ -79,9 +80,6 @@ public static class HostingExtensions
         services.AddSingleton<ReadModelWatcher>();
         services.AddSingleton<ProjectorLease>();
         services.AddLedgerBus(config);
-        services.AddHostedService<ProjectorService>();
-        services.AddHostedService<ReadModelPoller>();
-        services.AddHostedService<RelayService>();
         return services;
     }
 

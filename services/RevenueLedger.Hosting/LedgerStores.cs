@@ -1,6 +1,7 @@
 using RevenueLedger.Application;
 using RevenueLedger.Application.Projections;
 using RevenueLedger.EventStore;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Hosting;
 

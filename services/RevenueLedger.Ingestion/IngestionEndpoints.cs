@@ -19,6 +19,7 @@ public static class IngestionEndpoints
         builder.Services.AddSingleton<SubmissionQueue>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<SubmissionQueue>());
         builder.Services.AddSingleton<IBusEndpoints, IngestionBusEndpoints>();
+        builder.Services.AddHostedService<RelayService>();
         return builder;
     }
 

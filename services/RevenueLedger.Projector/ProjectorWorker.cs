@@ -1,8 +1,9 @@
 using System.CommandLine;
-using RevenueLedger.Application;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using RevenueLedger.Application;
 using RevenueLedger.Hosting;
+using RevenueLedger.Storage;
 
 namespace RevenueLedger.Projector;
 
@@ -54,7 +55,7 @@ public static class ProjectorWorker
         builder.Configuration["Ledger:Components"] = "projector";
         builder.Configuration["Ledger:ProjectorStepEvents"] = step.ToString(System.Globalization.CultureInfo.InvariantCulture);
         if (poll is { } seconds) builder.Configuration["Ledger:PollSeconds"] = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        builder.Services.AddLedgerCore(builder.Configuration, LedgerComponents.Projector);
+        builder.Services.AddLedgerCore(builder.Configuration, LedgerComponents.Projector).AddProjector();
         using var host = builder.Build();
         _ = host.Services.GetRequiredService<LedgerStores>(); // fails now, with the reason, when the store cannot be opened
         await host.RunAsync(ct);

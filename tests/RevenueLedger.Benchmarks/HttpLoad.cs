@@ -5,6 +5,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using RevenueLedger.Application;
 using RevenueLedger.Domain.Reporting;
+using RevenueLedger.Storage;
 
 /// <summary>
 /// Load from a separate process against running Gateway and Ingestion services (see run-http.sh). Each phase runs

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Npgsql;
 using NpgsqlTypes;
-using RevenueLedger.EventStore.Postgres;
+using RevenueLedger.Postgres;
 
 /// <summary>Baselines for the PostgreSQL figures, measured on the rows the ledger stored in the same run.</summary>
 internal static class PostgresBaselines

@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 
 // Benchmarks for docs/benchmarks.md. Not part of the test suite: run `tests/RevenueLedger.Benchmarks/run.sh`.
 // Each figure is measured against a baseline taken in the same run on the same machine. The baseline uses the
-// store's connection settings (WAL, synchronous=FULL, cache_size=-RevenueLedger.EventStore.Sqlite.SqliteEventStore.CacheKiB).
+// store's connection settings (WAL, synchronous=FULL, cache_size=-RevenueLedger.Sqlite.SqliteEventStore.CacheKiB).
 if (args.Length == 2 && args[0] == "report-phases") return await ReportPhases.RunAsync(args[1]);
 if (args.Length == 2 && args[0] == "postgres-copy") return await PostgresBaselines.CopyAsync(args[1]);
 if (args.Length == 7 && args[0] == "http-load") return await HttpLoad.RunAsync(args[1], args[2], args[3], args[4], args[5], args[6]);
@@ -37,7 +37,7 @@ using (var c = new SqliteConnection($"Data Source={target}"))
     using (var ddl = c.CreateCommand())
     {
         ddl.CommandText = $"""
-            PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{RevenueLedger.EventStore.Sqlite.SqliteEventStore.CacheKiB};
+            PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=-{RevenueLedger.Sqlite.SqliteEventStore.CacheKiB};
             CREATE TABLE events (position INTEGER PRIMARY KEY, account_id TEXT NOT NULL, stream_version INTEGER NOT NULL, event_type TEXT NOT NULL,
                                  event_id TEXT NOT NULL, payload TEXT NOT NULL, recorded_at TEXT NOT NULL, hash TEXT NOT NULL, trace_context TEXT NULL);
             CREATE UNIQUE INDEX ux_events_event_id ON events (event_id);
@@ -49,7 +49,7 @@ using (var c = new SqliteConnection($"Data Source={target}"))
     for (int i = 0; i < rows.Count; i += chunk)
     {
         using var tx = c.BeginTransaction();
-        using var insert = new RevenueLedger.EventStore.Sqlite.EventRowWriter(c);
+        using var insert = new RevenueLedger.Sqlite.EventRowWriter(c);
         foreach (var row in rows.Skip(i).Take(chunk))
             insert.Insert((long)row[0], (string)row[1], (long)row[2], (string)row[3], (string)row[4], (string)row[5], (string)row[6], (string)row[7]);
         tx.Commit();

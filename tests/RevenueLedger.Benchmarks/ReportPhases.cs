@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using RevenueLedger.Application;
 using RevenueLedger.Domain.Reporting;
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Sqlite;
 
 /// <summary>Where a replayed report spends its time (for tuning; not in docs).</summary>
 internal static class ReportPhases

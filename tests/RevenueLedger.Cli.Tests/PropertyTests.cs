@@ -2,7 +2,7 @@ using RevenueLedger.Tests;
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Sqlite;
 
 namespace RevenueLedger.Cli.Tests;
 

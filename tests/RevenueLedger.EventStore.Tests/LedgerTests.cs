@@ -1,6 +1,6 @@
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Sqlite;
 
 namespace RevenueLedger.EventStore.Tests;
 

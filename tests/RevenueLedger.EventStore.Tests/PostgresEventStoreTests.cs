@@ -1,5 +1,5 @@
 using Npgsql;
-using RevenueLedger.EventStore.Postgres;
+using RevenueLedger.Postgres;
 using RevenueLedger.Tests;
 
 namespace RevenueLedger.EventStore.Tests;

@@ -1,4 +1,4 @@
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Sqlite;
 
 namespace RevenueLedger.EventStore.Tests;
 

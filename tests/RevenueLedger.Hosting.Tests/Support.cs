@@ -5,6 +5,8 @@ using System.Text.Json;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Mvc.Testing;
 using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.DependencyInjection;
+using RevenueLedger.Projector;
 using RevenueLedger.Tests;
 
 namespace RevenueLedger.Hosting.Tests;
@@ -41,7 +43,9 @@ public sealed class ApiHost : IAsyncDisposable
             _dir = Directory.CreateTempSubdirectory("ledger-http-").FullName;
             store = "sqlite:" + Path.Combine(_dir, "ledger.db");
         }
+        // The gateway's host also runs the projector here, composed in as `ledger serve` does.
         WebApplicationFactory<T> Host<T>(WebApplicationFactory<T> f, string components) where T : class => f.WithWebHostBuilder(b => b
+            .ConfigureServices(s => { if (components.Contains("projector", StringComparison.Ordinal)) s.AddProjector(); })
             .UseSetting("Ledger:Store", store)
             .UseSetting("LEDGER_API_KEYS", Keys)
             .UseSetting("Ledger:Components", components)

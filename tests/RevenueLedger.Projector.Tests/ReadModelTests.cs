@@ -4,7 +4,7 @@ using RevenueLedger.Application;
 using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
-using RevenueLedger.EventStore.Postgres;
+using RevenueLedger.Postgres;
 using RevenueLedger.Tests;
 
 namespace RevenueLedger.Projector.Tests;

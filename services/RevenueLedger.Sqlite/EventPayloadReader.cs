@@ -1,8 +1,9 @@
 using Microsoft.Data.Sqlite;
 using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
 using SQLitePCL;
 
-namespace RevenueLedger.EventStore.Sqlite;
+namespace RevenueLedger.Sqlite;
 
 /// <summary>Reads (position, type, payload) straight from the native statement into batches of bytes.</summary>
 internal sealed class EventPayloadReader : IDisposable

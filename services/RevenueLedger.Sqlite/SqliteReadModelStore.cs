@@ -1,9 +1,10 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 
-namespace RevenueLedger.Application.Projections;
+namespace RevenueLedger.Sqlite;
 
 /// <summary>
 /// Read models in the embedded SQLite file, next to the log: the same engine and the same guarantees as PostgreSQL

@@ -1,8 +1,9 @@
 using System.Runtime.CompilerServices;
 using Microsoft.Data.Sqlite;
 using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
 
-namespace RevenueLedger.EventStore.Sqlite;
+namespace RevenueLedger.Sqlite;
 
 /// <summary>
 /// The embedded store. SQLite serialises writers (BEGIN IMMEDIATE), and positions are assigned inside that
@@ -157,14 +158,14 @@ public sealed class SqliteEventStore : IEventStore
         using var tx = c.BeginTransaction(deferred: false); // BEGIN IMMEDIATE: the write lock, taken before reading the head.
         var (position, previousHash) = ReadHead(c, tx);
         var recordedAt = HashChain.FormatRecordedAt(_time.GetUtcNow());
-        var positions = new List<long>();
-        var duplicates = new List<bool>();
-        var batchIds = new Dictionary<string, (long Position, string Type, string Payload)>(StringComparer.Ordinal);
 
         if (position != _versionsAtHead || _versions.Count > 200_000) _versions.Clear();
         _versionsAtHead = -1; // until this append commits
-        var unknown = appends.Select(a => a.AccountId).Where(a => !_versions.ContainsKey(a)).Distinct(StringComparer.Ordinal).ToList();
         var versions = new Dictionary<string, long>(StringComparer.Ordinal);
+        var unknown = new HashSet<string>(StringComparer.Ordinal);
+        foreach (var a in appends)
+            if (_versions.TryGetValue(a.AccountId, out long cached)) versions[a.AccountId] = cached;
+            else unknown.Add(a.AccountId);
         if (unknown.Count > 0)
             foreach (var (account, version) in StreamVersions(c, tx, unknown)) versions[account] = version;
 
@@ -172,65 +173,35 @@ public sealed class SqliteEventStore : IEventStore
         find.Transaction = tx;
         find.CommandText = "SELECT position, event_type, payload FROM events WHERE event_id = $id";
         var findId = find.Parameters.Add("$id", SqliteType.Text);
-
-        using var insert = new EventRowWriter(c);
-
-        foreach (var append in appends)
+        StoredContent? FindStored(string eventId)
         {
-            long streamVersion = versions.TryGetValue(append.AccountId, out var v) ? v : _versions[append.AccountId];
-            bool versionChecked = false;
-            for (int i = 0; i < append.Events.Count; i++)
-            {
-                var data = append.Events[i];
-                var e = data.Event;
-                if (e.AccountId != append.AccountId)
-                    throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
-                var (type, payload) = (data.StoredType, data.Payload);
-                (long Position, string Type, string Payload)? stored = null;
-                if (batchIds.TryGetValue(e.EventId, out var inBatch)) stored = inBatch;
-                else if (checkDuplicates)
-                {
-                    findId.Value = e.EventId;
-                    using var r = find.ExecuteReader();
-                    if (r.Read()) stored = (r.GetInt64(0), r.GetString(1), r.GetString(2));
-                }
-                if (stored is { } s)
-                {
-                    if (s.Type != type || s.Payload != payload) throw new EventIdConflictException(e.EventId, s.Position);
-                    positions.Add(s.Position);
-                    duplicates.Add(true);
-                    continue;
-                }
-                // Checked at the stream's first new event: a stream whose events are all duplicates is idempotent.
-                if (!versionChecked && append.ExpectedVersion is { } expected && expected != streamVersion)
-                    throw new WrongExpectedVersionException(append.AccountId, expected, streamVersion);
-                versionChecked = true;
-                position++;
-                streamVersion++;
-                var hash = HashChain.Link(position, streamVersion, recordedAt, previousHash, data.ContentDigest);
-                insert.Insert(position, e.AccountId, streamVersion, type, e.EventId, payload, recordedAt, hash, data.TraceContext);
-                previousHash = hash;
-                positions.Add(position);
-                duplicates.Add(false);
-                // Only the careful path needs them: on the fast path a repeated id fails the unique index, and the
-                // append is redone carefully.
-                if (checkDuplicates) batchIds[e.EventId] = (position, type, payload);
-            }
-            versions[append.AccountId] = streamVersion;
+            findId.Value = eventId;
+            using var r = find.ExecuteReader();
+            return r.Read() ? new StoredContent(r.GetInt64(0), r.GetString(1), r.GetString(2)) : null;
         }
+
+        // On the fast path ids are trusted to be new: a stored one fails the unique index, and the append is redone carefully.
+        var plan = AppendPlan.Make(appends, position, versions, checkDuplicates ? FindStored : null);
+        using (var insert = new EventRowWriter(c))
+            foreach (var (rowPosition, streamVersion, data) in plan.Rows)
+            {
+                var hash = HashChain.Link(rowPosition, streamVersion, recordedAt, previousHash, data.ContentDigest);
+                insert.Insert(rowPosition, data.Event.AccountId, streamVersion, data.StoredType, data.Event.EventId, data.Payload, recordedAt, hash, data.TraceContext);
+                previousHash = hash;
+            }
 
         using (var head = c.CreateCommand())
         {
             head.Transaction = tx;
             head.CommandText = "UPDATE ledger_head SET position = $p, hash = $h WHERE id = 1";
-            head.Parameters.AddWithValue("$p", position);
+            head.Parameters.AddWithValue("$p", plan.HeadPosition);
             head.Parameters.AddWithValue("$h", previousHash);
             head.ExecuteNonQuery();
         }
         tx.Commit();
         foreach (var (account, version) in versions) _versions[account] = version;
-        _versionsAtHead = position;
-        return new AppendResult(positions, duplicates, position);
+        _versionsAtHead = plan.HeadPosition;
+        return plan.Result;
     }
 
     /// <summary>Current versions of many streams in one statement (an index lookup each inside SQLite).</summary>

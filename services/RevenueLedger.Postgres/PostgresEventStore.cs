@@ -4,8 +4,9 @@ using System.Text;
 using Npgsql;
 using NpgsqlTypes;
 using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
 
-namespace RevenueLedger.EventStore.Postgres;
+namespace RevenueLedger.Postgres;
 
 /// <summary>
 /// The event store on PostgreSQL. Appends are serialised by a transaction-scoped advisory lock taken before the head
@@ -228,20 +229,21 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             _versionsComplete = position == 0;
         }
         _versionsAtHead = -1; // until this append commits
-        // Every stream of the append and its version before it; Unproven: taken for new without a lookup, and known
+        // Every stream of the append and its version before it; unproven: taken for new without a lookup, and known
         // only once a row of its goes in (an append of nothing but duplicates proves nothing about its version).
-        var versions = new Dictionary<string, (long Version, bool Unproven)>(appends.Count, StringComparer.Ordinal);
+        var versions = new Dictionary<string, long>(appends.Count, StringComparer.Ordinal);
+        HashSet<string>? unproven = null;
         List<string>? lookUp = null;
         foreach (var a in appends)
         {
-            ref var known = ref CollectionsMarshal.GetValueRefOrAddDefault(versions, a.AccountId, out bool seen);
+            ref long known = ref CollectionsMarshal.GetValueRefOrAddDefault(versions, a.AccountId, out bool seen);
             if (seen) continue; // its first append decides
-            if (_versions.TryGetValue(a.AccountId, out long cached)) known = (cached, false);
-            else if (_versionsComplete) known = (0, false);
-            else if (trustNewStreams && a.ExpectedVersion == 0) known = (0, true);
+            if (_versions.TryGetValue(a.AccountId, out long cached)) known = cached;
+            else if (_versionsComplete) known = 0;
+            else if (trustNewStreams && a.ExpectedVersion == 0) (unproven ??= new(StringComparer.Ordinal)).Add(a.AccountId);
             else
             {
-                known = (-1, false); // until the lookup below answers
+                known = -1; // until the lookup below answers
                 (lookUp ??= []).Add(a.AccountId);
             }
         }
@@ -251,64 +253,25 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
                 "SELECT a.id, (SELECT MAX(stream_version) FROM events WHERE account_id = a.id) FROM unnest(@ids) AS a(id)", c, tx);
             cmd.Parameters.AddWithValue("ids", lookUp.ToArray());
             await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) versions[r.GetString(0)] = (r.IsDBNull(1) ? 0 : r.GetInt64(1), false);
+            while (await r.ReadAsync(ct)) versions[r.GetString(0)] = r.IsDBNull(1) ? 0 : r.GetInt64(1);
             foreach (var id in lookUp)
-                if (versions[id].Version < 0) throw new InvalidOperationException($"the stream version of '{id}' was asked for and not answered");
+                if (versions[id] < 0) throw new InvalidOperationException($"the stream version of '{id}' was asked for and not answered");
         }
 
-        var stored = new Dictionary<string, (long Position, string Type, string Payload)>(checkDuplicates ? appends.Count : 0, StringComparer.Ordinal);
+        Dictionary<string, StoredContent>? stored = null;
         if (checkDuplicates)
         {
+            stored = new Dictionary<string, StoredContent>(appends.Count, StringComparer.Ordinal);
             await using var cmd = new NpgsqlCommand("SELECT event_id, position, event_type, payload FROM events WHERE event_id = ANY(@ids)", c, tx);
             cmd.Parameters.AddWithValue("ids", appends.SelectMany(a => a.Events).Select(e => e.Event.EventId).Distinct(StringComparer.Ordinal).ToArray());
             await using var r = await cmd.ExecuteReaderAsync(ct);
-            while (await r.ReadAsync(ct)) stored[r.GetString(0)] = (r.GetInt64(1), r.GetString(2), r.GetString(3));
+            while (await r.ReadAsync(ct)) stored[r.GetString(0)] = new StoredContent(r.GetInt64(1), r.GetString(2), r.GetString(3));
         }
 
         var recordedAt = HashChain.FormatRecordedAt(_time.GetUtcNow());
-        int count = appends.Sum(a => a.Events.Count);
-        var positions = new List<long>(count);
-        var duplicates = new List<bool>(count);
-        var rows = new List<(long Position, long Version, EventData Data)>(count);
-        // Events of this append by id: an id given twice is compared with its first.
-        var inAppend = new Dictionary<string, (long Position, EventData Data)>(count, StringComparer.Ordinal);
-        foreach (var append in appends)
-        {
-            var (streamVersion, unproven) = versions[append.AccountId];
-            bool versionChecked = false;
-            for (int i = 0; i < append.Events.Count; i++)
-            {
-                var data = append.Events[i];
-                var e = data.Event;
-                if (e.AccountId != append.AccountId)
-                    throw new ArgumentException($"event '{e.EventId}' of account '{e.AccountId}' appended to stream '{append.AccountId}'", nameof(appends));
-                if (inAppend.TryGetValue(e.EventId, out var earlier))
-                {
-                    if (!data.SameContentAs(earlier.Data)) throw new EventIdConflictException(e.EventId, earlier.Position);
-                    positions.Add(earlier.Position);
-                    duplicates.Add(true);
-                    continue;
-                }
-                if (stored.TryGetValue(e.EventId, out var s))
-                {
-                    if (s.Type != data.StoredType || s.Payload != data.Payload) throw new EventIdConflictException(e.EventId, s.Position);
-                    positions.Add(s.Position);
-                    duplicates.Add(true);
-                    continue;
-                }
-                if (!versionChecked && append.ExpectedVersion is { } expected && expected != streamVersion)
-                    throw new WrongExpectedVersionException(append.AccountId, expected, streamVersion);
-                versionChecked = true;
-                unproven = false;
-                position++;
-                streamVersion++;
-                rows.Add((position, streamVersion, data));
-                positions.Add(position);
-                duplicates.Add(false);
-                inAppend.Add(e.EventId, (position, data));
-            }
-            versions[append.AccountId] = (streamVersion, unproven);
-        }
+        var plan = AppendPlan.Make(appends, position, versions, stored is null ? null : id => stored.TryGetValue(id, out var s) ? s : null);
+        var rows = plan.Rows;
+        position = plan.HeadPosition;
 
         if (rows.Count > 0)
         {
@@ -354,10 +317,10 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
             await head.ExecuteNonQueryAsync(ct);
         }
         await tx.CommitAsync(ct);
-        foreach (var (account, (version, unproven)) in versions)
-            if (!unproven) _versions[account] = version;
+        foreach (var (account, version) in versions)
+            if (unproven is null || version > 0 || !unproven.Contains(account)) _versions[account] = version;
         _versionsAtHead = position;
-        return new AppendResult(positions, duplicates, position);
+        return plan.Result;
     }
 
     public async Task<StoreHead> GetHeadAsync(CancellationToken ct = default)

@@ -1,10 +1,12 @@
+using RevenueLedger.Application;
+using RevenueLedger.Application.Projections;
 using RevenueLedger.EventStore;
-using RevenueLedger.EventStore.Postgres;
-using RevenueLedger.EventStore.Sqlite;
+using RevenueLedger.Postgres;
+using RevenueLedger.Sqlite;
 
-namespace RevenueLedger.Application;
+namespace RevenueLedger.Storage;
 
-/// <summary>Where the log lives: <c>sqlite:PATH</c> (the embedded default) or <c>postgres:CONNECTION-STRING</c> (Npgsql syntax).</summary>
+/// <summary>Where the log and its read models live, and the one place that knows every backend: <c>sqlite:PATH</c> (the embedded default) or <c>postgres:CONNECTION-STRING</c> (Npgsql syntax).</summary>
 public sealed record StoreUri(string Scheme, string Target)
 {
     public const string Default = "sqlite:./data/ledger.db";
@@ -45,10 +47,17 @@ public sealed record StoreUri(string Scheme, string Target)
     }
 
     /// <summary>The read models kept next to this log (in the same database or file; the log must exist).</summary>
-    public async Task<Projections.IReadModelStore> OpenReadModelsAsync(CancellationToken ct = default) =>
+    public async Task<IReadModelStore> OpenReadModelsAsync(CancellationToken ct = default) =>
         Scheme == "postgres"
-            ? await Projections.PostgresReadModelStore.OpenAsync(Target, ct)
-            : await Projections.SqliteReadModelStore.OpenAsync(Target, ct);
+            ? await PostgresReadModelStore.OpenAsync(Target, ct)
+            : await SqliteReadModelStore.OpenAsync(Target, ct);
+
+    /// <summary>
+    /// The lease on the job <paramref name="name"/> for this store, or null when another process holds it. SQLite is
+    /// the embedded, one-process configuration: its lease is always granted.
+    /// </summary>
+    public async Task<ILease?> TryAcquireLeaseAsync(string name, CancellationToken ct = default) =>
+        Scheme == "postgres" ? await PostgresLease.TryAcquireAsync(Target, name, ct) : new GrantedLease();
 
     private static bool ValidConnectionString(string s)
     {
@@ -67,6 +76,3 @@ public sealed record StoreUri(string Scheme, string Target)
     public override string ToString() =>
         Scheme == "postgres" ? $"postgres:{new Npgsql.NpgsqlConnectionStringBuilder(Target) { Password = null }}" : $"{Scheme}:{Target}";
 }
-
-/// <summary>A caller's mistake (bad arguments, missing store): reported as a message, never as a stack trace.</summary>
-public sealed class LedgerUsageException(string message) : Exception(message);

@@ -1,9 +1,10 @@
 using Npgsql;
 using NpgsqlTypes;
+using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 
-namespace RevenueLedger.Application.Projections;
+namespace RevenueLedger.Postgres;
 
 /// <summary>
 /// Read models in PostgreSQL, next to the log (same schema). Rows carry their generation; the documented views in
@@ -19,7 +20,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
 
     public static async Task<PostgresReadModelStore> OpenAsync(string connectionString, CancellationToken ct = default)
     {
-        var store = new PostgresReadModelStore(RevenueLedger.EventStore.Postgres.PostgresDataSource.Create(connectionString));
+        var store = new PostgresReadModelStore(RevenueLedger.Postgres.PostgresDataSource.Create(connectionString));
         try
         {
             await store.MigrateAsync(ct);
@@ -74,7 +75,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                 PRIMARY KEY (generation, account_id));
             """, ct);
         // A history is written for every account an event changed: its key compares byte by byte, as the log's ids do.
-        await RevenueLedger.EventStore.Postgres.PostgresEventStore.CollateIdsAsync(c, tx, "rm_account_history", ["account_id"], ct);
+        await RevenueLedger.Postgres.PostgresEventStore.CollateIdsAsync(c, tx, "rm_account_history", ["account_id"], ct);
         // Histories are dense binary that compresses about 2:1, and compressing them on the server took two thirds
         // of a full catch-up's write (0.9 of 1.35 s at a million events); they are read whole, by the gateway only.
         // Checked first: ALTER TABLE takes an exclusive lock even when there is nothing to change.

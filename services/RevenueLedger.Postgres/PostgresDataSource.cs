@@ -1,6 +1,6 @@
 using Npgsql;
 
-namespace RevenueLedger.EventStore.Postgres;
+namespace RevenueLedger.Postgres;
 
 public static class PostgresDataSource
 {

@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace RevenueLedger.EventStore.Sqlite;
+namespace RevenueLedger.Sqlite;
 
 /// <summary>
 /// Inserts rows of the events table through one prepared native statement. Appending is the store's hot path,
