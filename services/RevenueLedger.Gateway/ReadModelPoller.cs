@@ -1,15 +1,8 @@
 using System.Data.Common;
-using System.Diagnostics;
-using System.Text.Json;
-using MassTransit;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
-using RevenueLedger.Application.Projections;
-using RevenueLedger.Contracts;
-using RevenueLedger.Domain;
 using RevenueLedger.EventStore;
 using RevenueLedger.Hosting;
-using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Gateway;
 

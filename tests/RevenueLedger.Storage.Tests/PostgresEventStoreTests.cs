@@ -1,8 +1,9 @@
 using Npgsql;
+using RevenueLedger.EventStore;
 using RevenueLedger.Postgres;
 using RevenueLedger.Tests;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Storage.Tests;
 
 /// <summary>The store contract on PostgreSQL: each test gets its own schema in the test server.</summary>
 public sealed class PostgresEventStoreTests : EventStoreContract, IAsyncLifetime

@@ -1,8 +1,10 @@
 using RevenueLedger.Application;
 using RevenueLedger.Domain;
+using RevenueLedger.EventStore;
 using RevenueLedger.Sqlite;
+using RevenueLedger.Tests;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Application.Tests;
 
 /// <summary>The write side over a real store: submission order, atomic batches, concurrent writers.</summary>
 public sealed class LedgerTests : IDisposable

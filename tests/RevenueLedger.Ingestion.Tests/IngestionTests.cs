@@ -4,7 +4,7 @@ using static RevenueLedger.Tests.Http;
 
 using RevenueLedger.Tests;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.Ingestion.Tests;
 
 public sealed class IngestionTests : IAsyncLifetime
 {

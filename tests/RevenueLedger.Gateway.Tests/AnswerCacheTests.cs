@@ -1,6 +1,6 @@
 using RevenueLedger.Gateway;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.Gateway.Tests;
 
 /// <summary>The gateway's answer cache: one computation per stale report, however many requests ask at once.</summary>
 public sealed class AnswerCacheTests

@@ -2,7 +2,7 @@ using System.Collections.Concurrent;
 using RevenueLedger.Domain;
 using RevenueLedger.EventStore;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Storage.Tests;
 
 /// <summary>
 /// What every event store must do. A backend's test class derives from this and supplies a fresh, empty store
@@ -145,6 +145,30 @@ public abstract class EventStoreContract
         var r = await s.AppendAsync([new StreamAppend("acme", 1, [e, Expand("acme")])]);
         Assert.Equal([1L, 2L], r.Positions);
         Assert.Equal([true, false], r.Duplicates);
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task An_id_given_twice_in_one_append_is_stored_once_and_its_repeat_is_a_duplicate(bool asNew)
+    {
+        await using var s = await OpenStoreAsync();
+        var e = Start("acme", id: "e1");
+        StreamAppend[] append = [new StreamAppend("acme", 0, [e, Expand("acme")]), new StreamAppend("beta", 0, [Start("beta")]), new StreamAppend("acme", null, [e])];
+        var r = asNew ? await s.AppendNewAsync(append) : await s.AppendAsync(append);
+        Assert.Equal([1L, 2L, 3L, 1L], r.Positions);
+        Assert.Equal([false, false, false, true], r.Duplicates);
+        Assert.Equal(3, (await s.GetHeadAsync()).Position);
+    }
+
+    [Fact]
+    public async Task An_id_given_twice_in_one_append_with_other_content_is_a_conflict_and_stores_nothing()
+    {
+        await using var s = await OpenStoreAsync();
+        var ex = await Assert.ThrowsAsync<EventIdConflictException>(() => s.AppendAsync(
+            [new StreamAppend("acme", 0, [Start("acme", id: "e1")]), new StreamAppend("beta", 0, [Start("beta", id: "e1")])]));
+        Assert.Equal(1, ex.StoredPosition);
+        Assert.Equal(0, (await s.GetHeadAsync()).Position);
     }
 
     [Fact]

@@ -3,7 +3,7 @@ using System.Net;
 using System.Text.Json;
 using RevenueLedger.Tests;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.Gateway.Tests;
 
 /// <summary>
 /// The shared scenarios over HTTP, on both backends: the worked example one event per request, the generated book

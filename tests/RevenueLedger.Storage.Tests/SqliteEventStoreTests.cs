@@ -1,6 +1,8 @@
+using RevenueLedger.EventStore;
 using RevenueLedger.Sqlite;
+using RevenueLedger.Tests;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Storage.Tests;
 
 /// <summary>The store contract on the embedded SQLite store, one fresh file per test.</summary>
 public sealed class SqliteEventStoreTests : EventStoreContract, IDisposable
@@ -11,15 +13,4 @@ public sealed class SqliteEventStoreTests : EventStoreContract, IDisposable
         await SqliteEventStore.OpenAsync(Path.Combine(_dir.Path, "ledger.db"), Clock);
 
     public void Dispose() => _dir.Dispose();
-}
-
-public sealed class TempDir : IDisposable
-{
-    public string Path { get; } = Directory.CreateTempSubdirectory("ledger-test-").FullName;
-
-    public void Dispose()
-    {
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(Path, recursive: true);
-    }
 }

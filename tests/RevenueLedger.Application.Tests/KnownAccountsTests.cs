@@ -1,6 +1,6 @@
 using RevenueLedger.Application;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Application.Tests;
 
 public sealed class KnownAccountsTests
 {

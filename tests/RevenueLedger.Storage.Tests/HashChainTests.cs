@@ -1,7 +1,8 @@
 using System.Security.Cryptography;
 using System.Text;
+using RevenueLedger.EventStore;
 
-namespace RevenueLedger.EventStore.Tests;
+namespace RevenueLedger.Storage.Tests;
 
 /// <summary>The chain's byte-level entry points against the documented preimages, computed here with plain SHA-256.</summary>
 public sealed class HashChainTests

@@ -2,7 +2,7 @@
 # HTTP figures for docs/benchmarks.md (issue 4): a 1,000,000-event / 20,000-account book in PostgreSQL, the Gateway,
 # Ingestion and Projector services as separate processes, and load from this separate process. Uses
 # LEDGER_BENCH_POSTGRES (an Npgsql connection string) or the local cluster that tests/run.sh starts.
-# Usage: tests/RevenueLedger.Benchmarks/run-http.sh [WORKDIR]
+# Usage: benchmarks/RevenueLedger.Benchmarks/run-http.sh [WORKDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$(mktemp -d)}
@@ -11,7 +11,7 @@ server=${LEDGER_BENCH_POSTGRES:-"Host=127.0.0.1;Port=5432;Username=postgres;Pass
 cs="$server;Search Path=bench_http"
 runuser -u postgres -- psql -q -c "DROP SCHEMA IF EXISTS bench_http CASCADE; DROP SCHEMA IF EXISTS bench_http_reporting CASCADE" 2>/dev/null || true
 
-for p in services/RevenueLedger.Cli services/RevenueLedger.Projector services/RevenueLedger.Gateway services/RevenueLedger.Ingestion tests/RevenueLedger.Benchmarks; do
+for p in services/RevenueLedger.Cli services/RevenueLedger.Projector services/RevenueLedger.Gateway services/RevenueLedger.Ingestion benchmarks/RevenueLedger.Benchmarks; do
   dotnet build "$root/$p" -c Release -v q -nologo >/dev/null
 done
 bin() { echo "$root/services/$1/bin/Release/net10.0/$1.dll"; }
@@ -43,7 +43,7 @@ curl -sf -H "Authorization: Bearer $reader" "$windows" >/dev/null
 wrk -t2 -c32 -d5s -H "Authorization: Bearer $reader" "$windows" >/dev/null
 echo "wrk GET /v1/nrr/windows quarter by owner, 32 connections, 20 s: $(wrk -t2 -c32 -d20s --latency -H "Authorization: Bearer $reader" "$windows" | wrk_summary)"
 
-load() { dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
+load() { dotnet "$root/benchmarks/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" http-load \
   http://127.0.0.1:5181 http://127.0.0.1:5182 "postgres:$cs" "$reader" "$writer" "$1"; }
 load reads
 
@@ -71,7 +71,7 @@ write_phase() { # label connections events-per-request
   t1=($(ticks)); h1=$(head_position); n=$((h1 - h0))
   echo "  $n events; CPU per event (us): ingestion $(( (t1[1]-t0[1]) * 10000 / n )), projector $(( (t1[2]-t0[2]) * 10000 / n )), gateway $(( (t1[0]-t0[0]) * 10000 / n )), PostgreSQL $(( (t1[3]-t0[3]) * 10000 / n ))"
 }
-scripts="$root/tests/RevenueLedger.Benchmarks/wrk"
+scripts="$root/benchmarks/RevenueLedger.Benchmarks/wrk"
 settle
 wrk -t1 -c32 -d5s -s "$scripts/events.lua" http://127.0.0.1:5182 -- "$writer" 1 >/dev/null
 settle

@@ -2,7 +2,7 @@
 # PostgreSQL figures for docs/benchmarks.md: the same 1,000,000-event book appended through the ledger into
 # PostgreSQL vs COPY of the same rows into a bare table of the same shape; the projector's catch-up from 0 vs a plain
 # sequential read of the same events. Uses LEDGER_BENCH_POSTGRES (an Npgsql connection string) or the local cluster
-# that tests/run.sh starts. Usage: tests/RevenueLedger.Benchmarks/run-postgres.sh [WORKDIR]
+# that tests/run.sh starts. Usage: benchmarks/RevenueLedger.Benchmarks/run-postgres.sh [WORKDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$(mktemp -d)}
@@ -16,7 +16,7 @@ checkpoint() { runuser -u postgres -- psql -q -c "CHECKPOINT" 2>/dev/null || tru
 
 # Published as deployed (deploy/docker/Dockerfile): for this machine's runtime, compiled ahead of time, so start-up
 # is not spent jitting. The baselines are published the same way.
-for p in services/RevenueLedger.Cli services/RevenueLedger.Projector tests/RevenueLedger.Benchmarks; do
+for p in services/RevenueLedger.Cli services/RevenueLedger.Projector benchmarks/RevenueLedger.Benchmarks; do
   dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")"
 done
 ledger="dotnet $work/bin/RevenueLedger.Cli/ledger.dll"

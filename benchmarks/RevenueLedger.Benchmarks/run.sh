@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # Reproduces docs/benchmarks.md: a 1,000,000-event book imported into a fresh SQLite store, the same rows bare-inserted
-# as the baseline, and a 12-quarter JSON report. Usage: tests/RevenueLedger.Benchmarks/run.sh [WORKDIR]
+# as the baseline, and a 12-quarter JSON report. Usage: benchmarks/RevenueLedger.Benchmarks/run.sh [WORKDIR]
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 work=${1:-$(mktemp -d)}
 mkdir -p "$work"
 command -v /usr/bin/time >/dev/null 2>&1 || apt-get install -y time >/dev/null
 dotnet build "$root/services/RevenueLedger.Cli" -c Release -v q -nologo >/dev/null
-dotnet build "$root/tests/RevenueLedger.Benchmarks" -c Release -v q -nologo >/dev/null
+dotnet build "$root/benchmarks/RevenueLedger.Benchmarks" -c Release -v q -nologo >/dev/null
 ledger="dotnet $root/services/RevenueLedger.Cli/bin/Release/net10.0/ledger.dll"
 
 $ledger generate --accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10 | head -n 1000000 > "$work/book.jsonl"
@@ -17,7 +17,7 @@ echo "book: $events events, 20000 accounts"
 rm -f "$work"/ledger.db*
 /usr/bin/time -f "%e %M" -o "$work/import.time" $ledger import "$work/book.jsonl" --store "sqlite:$work/ledger.db"
 read -r import_s import_kb < "$work/import.time"
-bare=$(dotnet "$root/tests/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" sqlite-import "$work/ledger.db")
+bare=$(dotnet "$root/benchmarks/RevenueLedger.Benchmarks/bin/Release/net10.0/RevenueLedger.Benchmarks.dll" sqlite-import "$work/ledger.db")
 echo "$bare"
 bare_s=$(echo "$bare" | sed -E 's/.*seconds=([0-9.]+).*/\1/')
 

@@ -2,7 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Microsoft.Data.Sqlite;
 
-// Benchmarks for docs/benchmarks.md. Not part of the test suite: run `tests/RevenueLedger.Benchmarks/run.sh`.
+// Benchmarks for docs/benchmarks.md. Not part of the test suite: run `benchmarks/RevenueLedger.Benchmarks/run.sh`.
 // Each figure is measured against a baseline taken in the same run on the same machine. The baseline uses the
 // store's connection settings (WAL, synchronous=FULL, cache_size=-RevenueLedger.Sqlite.SqliteEventStore.CacheKiB).
 if (args.Length == 2 && args[0] == "report-phases") return await ReportPhases.RunAsync(args[1]);

@@ -9,7 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using RevenueLedger.Projector;
 using RevenueLedger.Tests;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.Tests;
 
 /// <summary>
 /// The two services as the distributed topology runs them: Ingestion and Gateway in their own hosts (in memory, via

@@ -4,7 +4,7 @@ using RevenueLedger.ServiceDefaults;
 using RevenueLedger.Tests;
 using static RevenueLedger.Tests.Http;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.ServiceDefaults.Tests;
 
 /// <summary>Every role against every endpoint: allowed means neither 401 nor 403; not allowed is 403; no or an unknown key is 401.</summary>
 public sealed class AuthTests : IAsyncLifetime

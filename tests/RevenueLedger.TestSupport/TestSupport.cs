@@ -45,3 +45,14 @@ public static class Shared
     }
 }
 
+/// <summary>A temporary directory for a SQLite store, removed with its pooled connections.</summary>
+public sealed class TempDir : IDisposable
+{
+    public string Path { get; } = Directory.CreateTempSubdirectory("ledger-test-").FullName;
+
+    public void Dispose()
+    {
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(Path, recursive: true);
+    }
+}

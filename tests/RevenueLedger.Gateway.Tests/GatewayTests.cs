@@ -5,7 +5,7 @@ using static RevenueLedger.Tests.Http;
 
 using RevenueLedger.Tests;
 
-namespace RevenueLedger.Hosting.Tests;
+namespace RevenueLedger.Gateway.Tests;
 
 /// <summary>
 /// Two owners, one quarter of movement: ana's acme expands by 50 in Q2 2024, bob's beta (200) churns for cost.
