@@ -56,7 +56,7 @@ public static class LedgerCli
 
     public static Option<string> StoreOption() => new("--store")
     {
-        Description = "Store URI: sqlite:PATH",
+        Description = "Store URI: sqlite:PATH, postgres:CONNECTION-STRING or marten:CONNECTION-STRING",
         HelpName = "uri",
         DefaultValueFactory = _ => StoreUri.Default,
     };

@@ -84,7 +84,7 @@ public static class HostingExtensions
     }
 
     private static ReadinessTargets Readiness(HostSettings settings) =>
-        new(settings.Store.Scheme == "postgres" ? settings.Store.Target : null, settings.RabbitMq);
+        new(settings.Store.PostgresConnectionString, settings.RabbitMq);
 
     private static string ServiceName(IConfiguration config, LedgerComponents defaultComponents) =>
         (config["Ledger:Components"] ?? config["LEDGER_COMPONENTS"] ?? defaultComponents.ToString()).ToLowerInvariant() switch

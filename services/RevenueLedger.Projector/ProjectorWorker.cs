@@ -18,7 +18,7 @@ public static class ProjectorWorker
     public static async Task<int> RunAsync(string[] args, TextWriter stdout, TextWriter stderr)
     {
         // Options the command line does not take come from the environment (LEDGER_RABBITMQ, OTEL_*), as for the web services.
-        var store = new Option<string>("--store") { Description = "Store URI (postgres:CONNECTION-STRING or sqlite:PATH)", Required = true };
+        var store = new Option<string>("--store") { Description = "Store URI (postgres:CONNECTION-STRING, marten:CONNECTION-STRING or sqlite:PATH)", Required = true };
         var poll = new Option<double?>("--poll") { Description = "Seconds between checks for new events when no notification came (default 1; 10 with a broker)" };
         var once = new Option<bool>("--once") { Description = "Catch up once and exit" };
         var step = new Option<int>("--step-events") { Description = "Most events folded per committed step", DefaultValueFactory = _ => 1_000_000 };

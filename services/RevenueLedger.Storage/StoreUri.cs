@@ -1,12 +1,17 @@
 using RevenueLedger.Application;
 using RevenueLedger.Application.Projections;
 using RevenueLedger.EventStore;
+using RevenueLedger.Marten;
 using RevenueLedger.Postgres;
 using RevenueLedger.Sqlite;
 
 namespace RevenueLedger.Storage;
 
-/// <summary>Where the log and its read models live, and the one place that knows every backend: <c>sqlite:PATH</c> (the embedded default) or <c>postgres:CONNECTION-STRING</c> (Npgsql syntax).</summary>
+/// <summary>
+/// Where the log and its read models live, and the one place that knows every backend: <c>sqlite:PATH</c> (the
+/// embedded default), <c>postgres:CONNECTION-STRING</c> (Npgsql syntax), or <c>marten:CONNECTION-STRING</c> (the log in
+/// Marten's event store, read models and leases in the same PostgreSQL schema as with <c>postgres:</c>).
+/// </summary>
 public sealed record StoreUri(string Scheme, string Target)
 {
     public const string Default = "sqlite:./data/ledger.db";
@@ -15,7 +20,7 @@ public sealed record StoreUri(string Scheme, string Target)
     {
         uri = string.IsNullOrWhiteSpace(uri) ? Default : uri.Trim();
         int colon = uri.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0) throw new LedgerUsageException($"store URI '{uri}' has no scheme; use sqlite:PATH or postgres:CONNECTION-STRING");
+        if (colon <= 0) throw new LedgerUsageException($"store URI '{uri}' has no scheme; use sqlite:PATH, postgres:CONNECTION-STRING or marten:CONNECTION-STRING");
         var scheme = uri[..colon].ToLowerInvariant();
         var target = uri[(colon + 1)..];
         return scheme switch
@@ -24,18 +29,25 @@ public sealed record StoreUri(string Scheme, string Target)
             "sqlite" => throw new LedgerUsageException("sqlite: store URI needs a path, e.g. sqlite:./data/ledger.db"),
             "postgres" or "postgresql" when ValidConnectionString(target) => new StoreUri("postgres", target),
             "postgres" or "postgresql" => throw new LedgerUsageException("postgres: store URI needs an Npgsql connection string, e.g. postgres:Host=localhost;Username=ledger;Password=…;Database=ledger"),
-            _ => throw new LedgerUsageException($"unknown store scheme '{scheme}' in '{uri}'; supported: sqlite:PATH, postgres:CONNECTION-STRING"),
+            "marten" when ValidConnectionString(target) => new StoreUri(scheme, target),
+            "marten" => throw new LedgerUsageException("marten: store URI needs an Npgsql connection string, e.g. marten:Host=localhost;Username=ledger;Password=…;Database=ledger"),
+            _ => throw new LedgerUsageException($"unknown store scheme '{scheme}' in '{uri}'; supported: sqlite:PATH, postgres:CONNECTION-STRING, marten:CONNECTION-STRING"),
         };
     }
+
+    /// <summary>The PostgreSQL database this store lives in (connection string), or null for the embedded SQLite file.</summary>
+    public string? PostgresConnectionString => Scheme is "postgres" or "marten" ? Target : null;
 
     /// <summary>Opens the store; <paramref name="mustExist"/> refuses to create one (reports on a missing store are an error).</summary>
     public async Task<IEventStore> OpenAsync(bool mustExist, TimeProvider? time = null, CancellationToken ct = default)
     {
-        if (Scheme == "postgres")
+        if (PostgresConnectionString is { } connectionString)
         {
             try
             {
-                return await PostgresEventStore.OpenAsync(Target, time, create: !mustExist, ct);
+                return Scheme == "marten"
+                    ? await MartenEventStore.OpenAsync(connectionString, time, create: !mustExist, ct)
+                    : await PostgresEventStore.OpenAsync(connectionString, time, create: !mustExist, ct);
             }
             catch (InvalidOperationException ex) when (mustExist && ex.Message.StartsWith("no ledger store", StringComparison.Ordinal))
             {
@@ -48,8 +60,8 @@ public sealed record StoreUri(string Scheme, string Target)
 
     /// <summary>The read models kept next to this log (in the same database or file; the log must exist).</summary>
     public async Task<IReadModelStore> OpenReadModelsAsync(CancellationToken ct = default) =>
-        Scheme == "postgres"
-            ? await PostgresReadModelStore.OpenAsync(Target, ct)
+        PostgresConnectionString is { } connectionString
+            ? await PostgresReadModelStore.OpenAsync(connectionString, ct)
             : await SqliteReadModelStore.OpenAsync(Target, ct);
 
     /// <summary>
@@ -57,7 +69,7 @@ public sealed record StoreUri(string Scheme, string Target)
     /// the embedded, one-process configuration: its lease is always granted.
     /// </summary>
     public async Task<ILease?> TryAcquireLeaseAsync(string name, CancellationToken ct = default) =>
-        Scheme == "postgres" ? await PostgresLease.TryAcquireAsync(Target, name, ct) : new GrantedLease();
+        PostgresConnectionString is { } connectionString ? await PostgresLease.TryAcquireAsync(connectionString, name, ct) : new GrantedLease();
 
     private static bool ValidConnectionString(string s)
     {
@@ -74,5 +86,5 @@ public sealed record StoreUri(string Scheme, string Target)
 
     /// <summary>The URI without secrets, for messages and logs.</summary>
     public override string ToString() =>
-        Scheme == "postgres" ? $"postgres:{new Npgsql.NpgsqlConnectionStringBuilder(Target) { Password = null }}" : $"{Scheme}:{Target}";
+        PostgresConnectionString is { } connectionString ? $"{Scheme}:{new Npgsql.NpgsqlConnectionStringBuilder(connectionString) { Password = null }}" : $"{Scheme}:{Target}";
 }

@@ -29,12 +29,19 @@ public sealed class ScenarioTests : IAsyncLifetime
     [InlineData("postgres-read-models", "worked-example", "2024-01-01", "2024-04-01", "quarter", "worked-example.q1-2024.json")]
     [InlineData("postgres-read-models", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
     [InlineData("postgres-read-models", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
+    [InlineData("marten", "worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
+    [InlineData("marten", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
+    [InlineData("marten-read-models", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
     [InlineData("sqlite-read-models", "worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
     [InlineData("sqlite-read-models", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
     [InlineData("sqlite-read-models", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
     public async Task Import_and_report_reproduce_the_expected_files(string backend, string scenario, string from, string to, string? window, string expectedFile)
     {
-        var store = backend.StartsWith("sqlite", StringComparison.Ordinal) ? "sqlite:" + _dir.File("ledger.db") : "postgres:" + _schema.ConnectionString;
+        var store = backend.Split('-')[0] switch
+        {
+            "sqlite" => "sqlite:" + _dir.File("ledger.db"),
+            var server => server + ":" + _schema.ConnectionString,
+        };
         var outcomes = _dir.File("outcomes.json");
         var import = await Cli.RunAsync("import", Shared.File(scenario + ".jsonl"), "--store", store, "--outcomes", outcomes);
         Assert.True(import.Exit == 0, import.Err);

@@ -6,7 +6,7 @@ using RevenueLedger.Tests;
 namespace RevenueLedger.Gateway.Tests;
 
 /// <summary>
-/// The shared scenarios over HTTP, on both backends: the worked example one event per request, the generated book
+/// The shared scenarios over HTTP, on every backend: the worked example one event per request, the generated book
 /// in atomic batches; every outcome and every report row must equal the expected files.
 /// </summary>
 public sealed class ScenarioTests
@@ -14,6 +14,7 @@ public sealed class ScenarioTests
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
+    [InlineData("marten")]
     public async Task The_worked_example_submitted_one_by_one(string backend)
     {
         await using var api = ApiHost.Start(backend);
@@ -33,6 +34,7 @@ public sealed class ScenarioTests
     [Theory]
     [InlineData("sqlite")]
     [InlineData("postgres")]
+    [InlineData("marten")]
     public async Task The_generated_book_submitted_in_batches(string backend)
     {
         await using var api = ApiHost.Start(backend);

@@ -33,10 +33,10 @@ public sealed class ApiHost : IAsyncDisposable
     private ApiHost(string backend, int rateLimit)
     {
         string store;
-        if (backend == "postgres")
+        if (backend is "postgres" or "marten")
         {
             _schema = new TestSchema();
-            store = "postgres:" + _schema.ConnectionString;
+            store = backend + ":" + _schema.ConnectionString;
         }
         else
         {
