@@ -7,8 +7,15 @@ using RevenueLedger.Postgres;
 /// <summary>Baselines for the PostgreSQL figures, measured on the rows the ledger stored in the same run.</summary>
 internal static class PostgresBaselines
 {
-    /// <summary>COPY the stored rows into a bare table of the same shape (same columns, keys and indexes).</summary>
     public static async Task<int> CopyAsync(string connectionString)
+    {
+        var (rows, seconds) = await MeasureCopyAsync(connectionString);
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bare-copy rows={rows} seconds={seconds:F2} events_per_s={rows / seconds:F0}"));
+        return 0;
+    }
+
+    /// <summary>COPY the stored rows into a bare table of the same shape (same columns, keys and indexes): rows and seconds.</summary>
+    public static async Task<(int Rows, double Seconds)> MeasureCopyAsync(string connectionString)
     {
         await using var db = NpgsqlDataSource.Create(connectionString);
         var rows = new List<(long, string, long, string, string, string, string, string)>();
@@ -50,8 +57,7 @@ internal static class PostgresBaselines
         }
         var seconds = clock.Elapsed.TotalSeconds;
         await using (var drop = db.CreateCommand("DROP TABLE bench_copy")) await drop.ExecuteNonQueryAsync();
-        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"bare-copy rows={rows.Count} seconds={seconds:F2} events_per_s={rows.Count / seconds:F0}"));
-        return 0;
+        return (rows.Count, seconds);
     }
 
     /// <summary>A plain sequential read of the whole log, parsed into events: what any consumer pays before folding.</summary>
