@@ -18,7 +18,7 @@ internal static class ReportPhases
             var read = sw.Elapsed.TotalMilliseconds;
             var folder = new FactFolder([]);
             await foreach (var batch in store.ReadRawAsync())
-                for (int i = 0; i < batch.Count; i++) folder.Add(batch.StoredType(i), batch.Payload(i));
+                for (int i = 0; i < batch.Count; i++) folder.Add(batch.Position(i), batch.StoredType(i), batch.Payload(i));
             var add = sw.Elapsed.TotalMilliseconds;
             folder.Build();
             var build = sw.Elapsed.TotalMilliseconds;

@@ -5,11 +5,24 @@ using RevenueLedger.EventStore;
 namespace RevenueLedger.Application;
 
 /// <summary>Every account's history as known at one log position (spec §8): the input of every report.</summary>
-public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> accounts)
+public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> accounts, FxRateTable? rates = null)
 {
     public long Position { get; } = position;
 
     public IReadOnlyList<AccountHistory> Accounts { get; } = accounts;
+
+    /// <summary>The exchange rates known at <see cref="Position"/>.</summary>
+    public FxRateTable Rates { get; } = rates ?? FxRateTable.Empty;
+
+    /// <summary>
+    /// The windows in a reporting currency (spec §10). Throws <see cref="FxRateMissingException"/> when a rate it needs
+    /// is not recorded, <see cref="AmountOverflowException"/> when a total would reach 10^14.
+    /// </summary>
+    public IReadOnlyList<WindowReport> ReportIn(string currency, IReadOnlyList<Window> windows, bool byOwner = true) =>
+        Conversion.ToCurrency(Report(windows, byOwner), currency, Rates, Position);
+
+    public WindowReport ReportIn(string currency, Window window, bool byOwner = true, ReportParts parts = ReportParts.All) =>
+        Conversion.ToCurrency(Report(window, byOwner, parts), currency, Rates, Position);
 
     public WindowReport Report(Window window, bool byOwner = true, ReportParts parts = ReportParts.All) => Reports.Compute(Accounts, window, byOwner, parts);
 
@@ -58,13 +71,13 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
         }
         await folding;
         await FoldAsync(folder, group, ct);
-        return new LedgerSnapshot(position, folder.Build());
+        return new LedgerSnapshot(position, folder.Build(), new FxRateTable(folder.Rates));
     }
 
     private static Task FoldAsync(FactFolder folder, List<RawEventBatch> batches, CancellationToken ct) => Task.Run(() =>
     {
         foreach (var batch in batches)
-            for (int i = 0; i < batch.Count; i++) folder.Add(batch.StoredType(i), batch.Payload(i));
+            for (int i = 0; i < batch.Count; i++) folder.Add(batch.Position(i), batch.StoredType(i), batch.Payload(i));
     }, ct);
 
     /// <summary>Folds events given in position order into per-account histories, reversals applied.</summary>

@@ -30,6 +30,23 @@ public static class ReportFormats
                 w.WriteStartObject();
                 w.WriteString("from", Dates.Format(report.Window.From));
                 w.WriteString("to", Dates.Format(report.Window.To));
+                if (!report.IsNative)
+                {
+                    // The reporting currency and every rate it converted with: what an auditor needs to recompute it.
+                    w.WriteString("currency", report.Currency);
+                    w.WriteStartArray("rates");
+                    foreach (var rate in report.Rates ?? [])
+                    {
+                        w.WriteStartObject();
+                        w.WriteString("currency", rate.Currency);
+                        w.WriteString("quoteCurrency", rate.QuoteCurrency);
+                        w.WriteString("date", Dates.Format(rate.Date));
+                        w.WriteString("rate", Money.Format(rate.Rate));
+                        w.WriteNumber("position", rate.Position);
+                        w.WriteEndObject();
+                    }
+                    w.WriteEndArray();
+                }
                 if (only is null or ReportPart.Nrr)
                 {
                     w.WriteStartArray("nrr");
@@ -117,6 +134,7 @@ public static class ReportFormats
         w.WriteString("reactivation", Money.Format(r.Reactivation));
         w.WriteString("transferIn", Money.Format(r.TransferIn));
         w.WriteString("transferOut", Money.Format(r.TransferOut));
+        w.WriteString("fxImpact", Money.Format(r.FxImpact));
         w.WriteString("closingMrr", Money.Format(r.ClosingMrr));
         w.WriteNumber("accountsChurned", r.AccountsChurned);
         w.WriteEndObject();
@@ -149,13 +167,13 @@ public static class ReportFormats
             case ReportPart.Nrr:
                 foreach (var w in windows)
                     foreach (var r in w.Nrr)
-                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.ClosingMrr), I(r.AccountsOpening), I(r.AccountsRetained), Ratio(r.Nrr, ratioDecimals), Ratio(r.Grr, ratioDecimals)]);
-                return (["from", "to", "ownerId", "openingMrr", "expansion", "contraction", "churn", "reactivation", "closingMrr", "accountsOpening", "accountsRetained", "nrr", "grr"], rows);
+                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.ClosingMrr), I(r.AccountsOpening), I(r.AccountsRetained), Ratio(r.Nrr, ratioDecimals), Ratio(r.Grr, ratioDecimals), Currency(w, r.Currency)]);
+                return (["from", "to", "ownerId", "openingMrr", "expansion", "contraction", "churn", "reactivation", "closingMrr", "accountsOpening", "accountsRetained", "nrr", "grr", "currency"], rows);
             case ReportPart.Bridge:
                 foreach (var w in windows)
                     foreach (var r in w.Bridge)
-                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.New), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.TransferIn), M(r.TransferOut), M(r.ClosingMrr), I(r.AccountsChurned)]);
-                return (["from", "to", "ownerId", "openingMrr", "new", "expansion", "contraction", "churn", "reactivation", "transferIn", "transferOut", "closingMrr", "accountsChurned"], rows);
+                        rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), M(r.OpeningMrr), M(r.New), M(r.Expansion), M(r.Contraction), M(r.Churn), M(r.Reactivation), M(r.TransferIn), M(r.TransferOut), M(r.ClosingMrr), I(r.AccountsChurned), M(r.FxImpact), Currency(w, r.Currency)]);
+                return (["from", "to", "ownerId", "openingMrr", "new", "expansion", "contraction", "churn", "reactivation", "transferIn", "transferOut", "closingMrr", "accountsChurned", "fxImpact", "currency"], rows);
             default:
                 foreach (var w in windows)
                 {
@@ -163,11 +181,13 @@ public static class ReportFormats
                     if (byOwner) groups.AddRange(w.ChurnReasonsByOwner.GroupBy(r => r.Owner).Select(g => (IReadOnlyList<ChurnReasonRow>)g.ToList()));
                     foreach (var g in groups)
                         foreach (var (r, share, cumulative) in Pareto(g))
-                            rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), r.Reason, M(r.MrrLost), I(r.Accounts), Money.Format(Math.Round(share, 6)), Money.Format(Math.Round(cumulative, 6))]);
+                            rows.Add([Dates.Format(w.Window.From), Dates.Format(w.Window.To), Owner(r.Owner), r.Reason, M(r.MrrLost), I(r.Accounts), Money.Format(Math.Round(share, 6)), Money.Format(Math.Round(cumulative, 6)), Currency(w, r.Currency)]);
                 }
-                return (["from", "to", "ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare"], rows);
+                return (["from", "to", "ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare", "currency"], rows);
         }
     }
+
+    private static string Currency(WindowReport w, string rowCurrency) => w.IsNative ? rowCurrency : w.Currency;
 
     /// <summary>RFC 4180 CSV with a header row.</summary>
     public static string ToCsv(string[] header, IEnumerable<string[]> rows)

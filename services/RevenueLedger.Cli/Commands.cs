@@ -107,10 +107,11 @@ internal static class ReportCommand
         var only = LedgerCli.Choice<ReportPart?>("--only", "Just one report", null,
             ("nrr", ReportPart.Nrr), ("bridge", ReportPart.Bridge), ("churn-reasons", ReportPart.ChurnReasons));
         var by = LedgerCli.Choice("--by", "Rows per owner, or company-wide only", "owner", ("owner", "owner"), ("none", "none"));
+        var currency = LedgerCli.CurrencyOption();
         var store = LedgerCli.StoreOption();
         var cmd = new Command("report", "NRR/GRR cohorts, the MRR bridge and churn reasons for a date range or its calendar windows")
         {
-            from, to, window, asOf, format, only, by, store,
+            from, to, window, asOf, format, only, by, currency, store,
         };
         cmd.SetAction(async (p, ct) =>
         {
@@ -133,7 +134,8 @@ internal static class ReportCommand
                 // them up (usually a few events) before answering from them.
                 if (await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct) > 0) await new Application.Projections.Projector(events, readModels).CatchUpAsync(ct);
             }
-            if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, ct: ct) is { } fromReadModels)
+            var reporting = p.GetValue(currency)!;
+            if (readModels is not null && await ReadModelReports.TryReportAsync(readModels, windows, p.GetValue(window), byOwner, reporting, ct: ct) is { } fromReadModels)
             {
                 (position, reports) = fromReadModels;
             }
@@ -141,7 +143,7 @@ internal static class ReportCommand
             {
                 // The past (--as-of-position) and stores without read models are answered by replaying the log.
                 var snapshot = await LedgerSnapshot.LoadAsync(events, p.GetValue(asOf), ct);
-                (position, reports) = (snapshot.Position, snapshot.Report(windows, byOwner));
+                (position, reports) = (snapshot.Position, snapshot.ReportIn(reporting, windows, byOwner));
             }
             switch (fmt)
             {
@@ -154,7 +156,10 @@ internal static class ReportCommand
                     break;
                 default:
                     var output = Output.For(stdout);
-                    output.Line($"as of position {position}");
+                    output.Line($"as of position {position}, in {reporting}");
+                    foreach (var w in reports)
+                        foreach (var rate in w.Rates ?? [])
+                            output.Line($"  {Dates.Format(w.Window.From)}..{Dates.Format(w.Window.To)}: 1 {rate.Currency} = {Money.Format(rate.Rate)} {rate.QuoteCurrency} on {Dates.Format(rate.Date)} (position {rate.Position})");
                     foreach (var pt in part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons })
                     {
                         output.Heading(pt switch { ReportPart.Nrr => "NRR cohorts", ReportPart.Bridge => "MRR bridge", _ => "Churn reasons" });

@@ -42,6 +42,17 @@ public static class LedgerCli
             await stderr.WriteLineAsync($"error: {ex.Message}");
             return Usage;
         }
+        catch (FxRateMissingException ex)
+        {
+            // Nothing is printed as a report: a missing rate is never taken as 1 or 0 (spec §10).
+            await stderr.WriteLineAsync($"error: {ErrorCodes.FxRateMissing}: {ex.Message}");
+            return Failed;
+        }
+        catch (AmountOverflowException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ErrorCodes.AmountOverflow}: {ex.Message}");
+            return Failed;
+        }
         catch (IOException ex)
         {
             await stderr.WriteLineAsync($"error: {ex.Message}");
@@ -53,6 +64,23 @@ public static class LedgerCli
             return Failed;
         }
     }
+
+    /// <summary>The reporting currency: an ISO 4217 code; default LEDGER_CURRENCY, else USD (spec §10).</summary>
+    public static Option<string> CurrencyOption() => new("--currency")
+    {
+        Description = "Reporting currency (ISO 4217, e.g. EUR); default: LEDGER_CURRENCY, else USD",
+        HelpName = "code",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD",
+        CustomParser = r =>
+        {
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : (Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD");
+            if (IsCurrency(text)) return text;
+            r.AddError($"--currency must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{text}'");
+            return "";
+        },
+    };
+
+    public static bool IsCurrency(string s) => s.Length == 3 && s.All(char.IsAsciiLetterUpper);
 
     public static Option<string> StoreOption() => new("--store")
     {

@@ -40,6 +40,14 @@ public sealed record AccountState(
 
     public static AccountState Initial(string accountId) => new(accountId, 0, NoContracts, NoIds, NoIds, NoIds);
 
+    /// <summary>The account currency (spec §2 rule 5): that of its active contracts, or null while it has none.</summary>
+    public string? Currency()
+    {
+        foreach (var (_, timeline) in Contracts)
+            if (timeline.Currency is { } currency) return currency;
+        return null;
+    }
+
     /// <summary>The active contract event with this id, if any. Reversals are rare, so a scan beats an index here.</summary>
     public (string ContractId, TimelineEntry Entry)? FindContractEvent(string eventId)
     {
@@ -83,13 +91,26 @@ public static class AccountDecider
 
         var error = e switch
         {
-            ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, state.Version + 1)),
+            ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, state.Version + 1))
+                ?? (c is ContractStarted s ? ValidateAccountCurrency(s, state) : null),
             EventReversed r => ValidateReversal(r, state),
             OwnerAssigned => null,
+            // Rates have no account rules: a later rate for the same pair and day corrects the earlier one.
+            FxRateRecorded => null,
             _ => throw new ArgumentOutOfRangeException(nameof(command), e.GetType().Name, "unknown event type"),
         };
         return error is null ? new Decision.Accept(e) : new Decision.Refuse(error);
     }
+
+    /// <summary>
+    /// Rule 5: every active contract of an account is in one currency, the account's. A new contract in another is
+    /// refused (a contract's own later events are held to its currency by rule 4).
+    /// </summary>
+    private static LedgerError? ValidateAccountCurrency(ContractStarted s, AccountState state) =>
+        state.Currency() is { } currency && currency != s.Currency
+            ? LedgerError.Rejected(ErrorCodes.AccountCurrencyMismatch,
+                $"account '{state.AccountId}' is in {currency}: contract '{s.ContractId}' in {s.Currency} cannot join it (one currency per account; bill it to an account of its own)")
+            : null;
 
     private static LedgerError? ValidateReversal(EventReversed r, AccountState state)
     {
@@ -244,6 +265,9 @@ public sealed class ContractEvents
     private ContractEvents(Node? last, ContractTimeline.Totals totals, bool broken) => (_last, _totals, _broken) = (last, totals, broken);
 
     public int Count => _totals.Count;
+
+    /// <summary>The contract's currency (its start's), or null when it has no active start.</summary>
+    public string? Currency => _totals.Count > 0 ? _totals.Currency : null;
 
     /// <summary>A new entry (the highest version) dated on or after the last one goes at the end.</summary>
     public bool GoesLast(TimelineEntry entry) => _last is null || _last.Entry.Date <= entry.Date;

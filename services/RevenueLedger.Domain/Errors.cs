@@ -41,10 +41,17 @@ public static class ErrorCodes
     public const string ContractChurned = "contract-churned";
     public const string ContractionExceedsMrr = "contraction-exceeds-mrr";
     public const string CurrencyMismatch = "currency-mismatch";
+    public const string AccountCurrencyMismatch = "account-currency-mismatch";
     public const string ReversalTargetNotFound = "reversal-target-not-found";
     public const string ReversalOfReversal = "reversal-of-reversal";
     public const string AlreadyReversed = "already-reversed";
     public const string ReversalBreaksTimeline = "reversal-breaks-timeline";
 
     public const string EventIdConflict = "event-id-conflict";
+
+    /// <summary>A report that needs an exchange rate the log does not hold (spec §10).</summary>
+    public const string FxRateMissing = "fx-rate-missing";
+
+    /// <summary>A report whose total would reach 10^14 reporting units (spec §10).</summary>
+    public const string AmountOverflow = "amount-overflow";
 }

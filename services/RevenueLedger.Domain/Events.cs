@@ -10,7 +10,7 @@ public sealed class EventTypeAttribute(string name) : Attribute
     public string Name { get; } = name;
 }
 
-/// <summary>A closed hierarchy: the six events of the spec (§1). The ledger never stores anything else.</summary>
+/// <summary>A closed hierarchy: the seven events of the spec (§1). The ledger never stores anything else.</summary>
 public abstract record LedgerEvent(string EventId, string AccountId, Metadata Metadata)
 {
     /// <summary>The wire name (`type` field of the JSON format).</summary>
@@ -74,6 +74,19 @@ public sealed class Metadata : IEquatable<Metadata>
         foreach (var (k, v) in Pairs) { hash.Add(k); hash.Add(v); }
         return hash.ToHashCode();
     }
+}
+
+/// <summary>
+/// Spec §10: one unit of <paramref name="Currency"/> is worth <paramref name="Rate"/> units of
+/// <paramref name="QuoteCurrency"/> from the start of <paramref name="EffectiveDate"/>. Rates have no account: they
+/// live in the stream <see cref="Stream"/>, and a later rate for the same pair and day corrects an earlier one.
+/// </summary>
+[EventType("V1.FxRateRecorded")]
+public sealed record FxRateRecorded(string EventId, string Currency, string QuoteCurrency, DateOnly EffectiveDate, decimal Rate, Metadata Metadata)
+    : LedgerEvent(EventId, Stream, Metadata)
+{
+    /// <summary>The stream of every rate. No account id can collide with it: ids start with a letter or digit.</summary>
+    public const string Stream = "$fx";
 }
 
 public static class EventTypes

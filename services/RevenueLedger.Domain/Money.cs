@@ -62,6 +62,64 @@ public static class Money
     }
 }
 
+/// <summary>Exchange rates (spec §10): their field rule, and the exact arithmetic reports convert with.</summary>
+public static class Rates
+{
+    /// <summary>Rates are below this.</summary>
+    public const decimal Limit = 10_000_000m;
+
+    public const int MaxSignificantDigits = 12;
+
+    /// <summary>
+    /// The spec's rate: a plain decimal `^\d{1,7}(\.\d{1,10})?$`, greater than 0, below 10,000,000, with at most 12
+    /// significant digits (counted from the first non-zero digit to the last digit written, trailing zeros included,
+    /// as a rate is quoted). <paramref name="problem"/> says which part of the rule failed.
+    /// </summary>
+    public static bool TryParse(ReadOnlySpan<char> text, out decimal value, out string? problem)
+    {
+        value = 0;
+        problem = null;
+        int dot = text.IndexOf('.');
+        var intPart = dot < 0 ? text : text[..dot];
+        var fracPart = dot < 0 ? [] : text[(dot + 1)..];
+        if (intPart.Length is < 1 or > 7 || !AllDigits(intPart) || (dot >= 0 && (fracPart.Length is < 1 or > 10 || !AllDigits(fracPart))))
+        {
+            problem = "a plain decimal with at most 7 integer digits and 10 decimal places (no sign or exponent)";
+            return false;
+        }
+        int first = -1, digits = 0;
+        for (int i = 0; i < text.Length; i++)
+        {
+            if (text[i] == '.') continue;
+            if (first < 0 && text[i] != '0') first = i;
+            if (first >= 0) digits++;
+        }
+        if (first < 0)
+        {
+            problem = "greater than 0";
+            return false;
+        }
+        if (digits > MaxSignificantDigits)
+        {
+            problem = $"at most {MaxSignificantDigits} significant digits";
+            return false;
+        }
+        value = decimal.Parse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture);
+        if (value >= Limit)
+        {
+            problem = "below 10000000";
+            return false;
+        }
+        return true;
+    }
+
+    private static bool AllDigits(ReadOnlySpan<char> s)
+    {
+        foreach (var c in s) if (c is < '0' or > '9') return false;
+        return true;
+    }
+}
+
 public static class Dates
 {
     public static readonly DateOnly Min = new(1900, 1, 1);

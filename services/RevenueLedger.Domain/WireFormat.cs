@@ -8,10 +8,10 @@ namespace RevenueLedger.Domain;
 public static class WireFormat
 {
 
-    private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, Reason, Metadata, Count }
+    private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, QuoteCurrency, Rate, Reason, Metadata, Count }
 
     private static readonly string[] FieldNames =
-        ["type", "eventId", "accountId", "contractId", "ownerId", "targetEventId", "effectiveDate", "mrr", "amount", "currency", "reason", "metadata"];
+        ["type", "eventId", "accountId", "contractId", "ownerId", "targetEventId", "effectiveDate", "mrr", "amount", "currency", "quoteCurrency", "rate", "reason", "metadata"];
 
     private static readonly byte[][] FieldNamesUtf8 = FieldNames.Select(Encoding.UTF8.GetBytes).ToArray();
 
@@ -25,6 +25,7 @@ public static class WireFormat
         ["ContractChurned"] = new([F.AccountId, F.ContractId, F.EffectiveDate], [F.EventId, F.Reason, F.Metadata]),
         ["OwnerAssigned"] = new([F.AccountId, F.OwnerId, F.EffectiveDate], [F.EventId, F.Metadata]),
         ["EventReversed"] = new([F.AccountId, F.TargetEventId], [F.EventId, F.Reason, F.Metadata]),
+        ["FxRateRecorded"] = new([F.Currency, F.QuoteCurrency, F.EffectiveDate, F.Rate], [F.EventId, F.Metadata]),
     };
 
     private static readonly (string Name, byte[] Utf8)[] TypeNames = Shapes.Keys.Select(k => (k, Encoding.UTF8.GetBytes(k))).ToArray();
@@ -123,7 +124,7 @@ public static class WireFormat
                         if (reader.TokenType == JsonTokenType.StartObject) (metadata, metadataError) = ReadMetadata(ref reader);
                         else if (reader.TokenType != JsonTokenType.Null) { f.Errors[field] = "`metadata` must be an object of string values"; reader.Skip(); }
                         break;
-                    case F.Mrr or F.Amount when reader.TokenType == JsonTokenType.Number:
+                    case F.Mrr or F.Amount or F.Rate when reader.TokenType == JsonTokenType.Number:
                         f.Values[field] = Encoding.UTF8.GetString(reader.ValueSpan);
                         break;
                     case F.Type when reader.TokenType == JsonTokenType.String:
@@ -133,7 +134,7 @@ public static class WireFormat
                         if (reader.TokenType == JsonTokenType.String) f.Values[field] = reader.GetString();
                         else if (reader.TokenType != JsonTokenType.Null)
                         {
-                            f.Errors[field] = (F)field is F.Mrr or F.Amount ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
+                            f.Errors[field] = (F)field is F.Mrr or F.Amount or F.Rate ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
                             reader.Skip();
                         }
                         break;
@@ -209,12 +210,20 @@ public static class WireFormat
                 error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be greater than 0 and at most 1000000000, got '{v}'");
             return value;
         }
-        string Currency()
+        string Currency(F field = F.Currency)
         {
-            if (f.Errors[(int)F.Currency] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", typeError); return ""; }
-            var v = f.Values[(int)F.Currency]!;
-            if (v.Length != 3 || !char.IsAsciiLetterUpper(v[0]) || !char.IsAsciiLetterUpper(v[1]) || !char.IsAsciiLetterUpper(v[2])) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "currency", $"`currency` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
+            var name = FieldNames[(int)field];
+            if (f.Errors[(int)field] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, typeError); return ""; }
+            var v = f.Values[(int)field]!;
+            if (v.Length != 3 || !char.IsAsciiLetterUpper(v[0]) || !char.IsAsciiLetterUpper(v[1]) || !char.IsAsciiLetterUpper(v[2])) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
             return Vocabulary.Share(v);
+        }
+        decimal Rate()
+        {
+            if (f.Errors[(int)F.Rate] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "rate", typeError); return 0; }
+            var v = f.Values[(int)F.Rate]!;
+            if (!Rates.TryParse(v, out var value, out var problem)) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "rate", $"`rate` must be {problem}, got '{v}'");
+            return value;
         }
         string? Reason()
         {
@@ -226,13 +235,13 @@ public static class WireFormat
         }
 
         var eventId = f.Values[(int)F.EventId] is null && f.Errors[(int)F.EventId] is null ? null : Id(F.EventId);
-        var accountId = Id(F.AccountId);
+        var accountId = type == "FxRateRecorded" ? FxRateRecorded.Stream : Id(F.AccountId);
         if (f.Errors[(int)F.Metadata] is { } metaType) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metaType);
         if (metadataError is not null) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metadataError);
         var meta = metadata is { Count: > 0 } ? Metadata.From(metadata) : Metadata.Empty;
         // Every field first, in the order above, so that an id is drawn only for a valid event and the event is built
         // once (a copy `with` the drawn id was a second event per submission).
-        string contractId = "", ownerId = "", targetEventId = "", currency = "";
+        string contractId = "", ownerId = "", targetEventId = "", currency = "", quoteCurrency = "";
         string? reason = null;
         DateOnly date = default;
         decimal amount = 0;
@@ -253,6 +262,11 @@ public static class WireFormat
             case "EventReversed":
                 (targetEventId, reason) = (Id(F.TargetEventId), Reason());
                 break;
+            case "FxRateRecorded":
+                (currency, quoteCurrency, date, amount) = (Currency(), Currency(F.QuoteCurrency), Date(), Rate());
+                if (currency.Length > 0 && currency == quoteCurrency)
+                    error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "quoteCurrency", $"`currency` and `quoteCurrency` must differ (both '{currency}'): a currency's rate into itself is 1");
+                break;
         }
         if (error is not null) return error;
         var id = eventId ?? newEventId();
@@ -264,6 +278,7 @@ public static class WireFormat
             "ContractChurned" => new ContractChurned(id, accountId, contractId, date, reason, meta),
             "OwnerAssigned" => new OwnerAssigned(id, accountId, ownerId, date, meta),
             "EventReversed" => new EventReversed(id, accountId, targetEventId, reason, meta),
+            "FxRateRecorded" => new FxRateRecorded(id, currency, quoteCurrency, date, amount, meta),
             _ => throw new InvalidOperationException($"no constructor for event type '{type}'"),
         };
     }
@@ -330,7 +345,7 @@ public static class WireFormat
             w.WriteStartObject();
             if (includeType) w.WriteString("type", e.WireType);
             w.WriteString("eventId", e.EventId);
-            w.WriteString("accountId", e.AccountId);
+            if (e is not FxRateRecorded) w.WriteString("accountId", e.AccountId);
             switch (e)
             {
                 case ContractStarted s:
@@ -350,6 +365,9 @@ public static class WireFormat
                     break;
                 case EventReversed r:
                     w.WriteString("targetEventId", r.TargetEventId); WriteReason(w, r.Reason);
+                    break;
+                case FxRateRecorded fx:
+                    w.WriteString("currency", fx.Currency); w.WriteString("quoteCurrency", fx.QuoteCurrency); WriteDate(w, fx.EffectiveDate); WriteMoney(w, "rate", fx.Rate);
                     break;
             }
             if (e.Metadata.Count > 0)

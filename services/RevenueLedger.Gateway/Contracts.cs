@@ -7,23 +7,26 @@ public sealed record NrrRowDto(string? OwnerId, string OpeningMrr, string Expans
     string ClosingMrr, int AccountsOpening, int AccountsRetained, decimal? Nrr, decimal? Grr);
 
 public sealed record BridgeRowDto(string? OwnerId, string OpeningMrr, string New, string Expansion, string Contraction, string Churn,
-    string Reactivation, string TransferIn, string TransferOut, string ClosingMrr, int AccountsChurned);
+    string Reactivation, string TransferIn, string TransferOut, string FxImpact, string ClosingMrr, int AccountsChurned);
+
+/// <summary>A rate a report converted with: 1 Currency = Rate QuoteCurrency, in force on Date, recorded at Position.</summary>
+public sealed record RateDto(string Currency, string QuoteCurrency, string Date, string Rate, long Position);
 
 public sealed record ParetoRowDto(string Reason, string MrrLost, int Accounts, decimal Share, decimal CumulativeShare);
 
-public sealed record NrrReport(long Position, string From, string To, IReadOnlyList<NrrRowDto> Rows);
+public sealed record NrrReport(long Position, string From, string To, string Currency, IReadOnlyList<RateDto> Rates, IReadOnlyList<NrrRowDto> Rows);
 
-public sealed record NrrWindow(string From, string To, IReadOnlyList<NrrRowDto> Rows);
+public sealed record NrrWindow(string From, string To, string Currency, IReadOnlyList<RateDto> Rates, IReadOnlyList<NrrRowDto> Rows);
 
-public sealed record NrrWindows(long Position, IReadOnlyList<NrrWindow> Windows);
+public sealed record NrrWindows(long Position, string Currency, IReadOnlyList<NrrWindow> Windows);
 
-public sealed record BridgeReport(long Position, string From, string To, IReadOnlyList<BridgeRowDto> Rows);
+public sealed record BridgeReport(long Position, string From, string To, string Currency, IReadOnlyList<RateDto> Rates, IReadOnlyList<BridgeRowDto> Rows);
 
-public sealed record BridgeWindow(string From, string To, IReadOnlyList<BridgeRowDto> Rows);
+public sealed record BridgeWindow(string From, string To, string Currency, IReadOnlyList<RateDto> Rates, IReadOnlyList<BridgeRowDto> Rows);
 
-public sealed record BridgeWindows(long Position, IReadOnlyList<BridgeWindow> Windows);
+public sealed record BridgeWindows(long Position, string Currency, IReadOnlyList<BridgeWindow> Windows);
 
-public sealed record ChurnReasonsReport(long Position, string From, string To, string OwnerId, IReadOnlyList<ParetoRowDto> Rows);
+public sealed record ChurnReasonsReport(long Position, string From, string To, string OwnerId, string Currency, IReadOnlyList<RateDto> Rates, IReadOnlyList<ParetoRowDto> Rows);
 
 public sealed record TimelineMovement(string Day, string Kind, string Amount, string? OwnerId, string MrrBefore, string MrrAfter, string? ChurnReason);
 

@@ -42,6 +42,7 @@ public static class GatewayEndpoints
                 return result;
             })
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
+            .ProducesProblem(StatusCodes.Status422UnprocessableEntity) // fx-rate-missing, amount-overflow (spec §10)
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
 
         reports.MapGet("/nrr", ([AsParameters] RangeQuery q, [AsParameters] ReportContext c) => RangeReportAsync(c, ReportPart.Nrr, q)).WithSummary("NRR and GRR cohort rows for one date range [from, to)")
@@ -75,25 +76,26 @@ public static class GatewayEndpoints
         bool byOwner = q.GroupBy(query.GroupBy);
         long? asOf = q.Position("asOfPosition", query.AsOfPosition);
         long? min = q.Position("minPosition", query.MinPosition);
+        var currency = q.Currency(query.Currency, c.Settings.Currency);
         if (q.Error is { } error) return error;
         return await AnswerAsync(c, asOf, min, async csv =>
         {
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
-                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(window, byOwner))
-                : await RangeAsync(c, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).ReportIn(currency, window, byOwner))
+                : await RangeAsync(c, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge, currency);
             if (csv) return (position, Csv([report], part, byOwner));
             object body = part == ReportPart.Nrr
-                ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), NrrRows(report))
-                : new BridgeReport(position, Dates.Format(window.From), Dates.Format(window.To), BridgeRows(report));
+                ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), report.Currency, Rates(report), NrrRows(report))
+                : new BridgeReport(position, Dates.Format(window.From), Dates.Format(window.To), report.Currency, Rates(report), BridgeRows(report));
             return (position, body);
         });
     }
 
-    private static async Task<(long, WindowReport)> RangeAsync(ReportContext c, Window window, bool byOwner, ReportParts parts)
+    private static async Task<(long, WindowReport)> RangeAsync(ReportContext c, Window window, bool byOwner, ReportParts parts, string currency)
     {
         var snapshot = await c.Source.HistoriesAsync(c.Ct);
-        return (snapshot.Position, snapshot.Report(window, byOwner, parts));
+        return (snapshot.Position, snapshot.ReportIn(currency, window, byOwner, parts));
     }
 
     private static async Task<IResult> WindowsReportAsync(ReportContext c, ReportPart part, WindowsQuery query)
@@ -104,16 +106,17 @@ public static class GatewayEndpoints
         bool byOwner = q.GroupBy(query.GroupBy);
         long? asOf = q.Position("asOfPosition", query.AsOfPosition);
         long? min = q.Position("minPosition", query.MinPosition);
+        var currency = q.Currency(query.Currency, c.Settings.Currency);
         if (q.Error is { } error) return error;
         return await AnswerAsync(c, asOf, min, async csv =>
         {
             var (position, reports) = asOf is { } p
-                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(Window.Calendar(kind, range.From, range.To), byOwner))
-                : await c.Source.WindowsAsync(kind, range.From, range.To, byOwner, c.Ct);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).ReportIn(currency, Window.Calendar(kind, range.From, range.To), byOwner))
+                : await c.Source.WindowsAsync(kind, range.From, range.To, byOwner, currency, c.Ct);
             if (csv) return (position, Csv(reports, part, byOwner));
             object body = part == ReportPart.Nrr
-                ? new NrrWindows(position, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), NrrRows(r))).ToList())
-                : new BridgeWindows(position, reports.Select(r => new BridgeWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), BridgeRows(r))).ToList());
+                ? new NrrWindows(position, currency, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), r.Currency, Rates(r), NrrRows(r))).ToList())
+                : new BridgeWindows(position, currency, reports.Select(r => new BridgeWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), r.Currency, Rates(r), BridgeRows(r))).ToList());
             return (position, body);
         });
     }
@@ -122,10 +125,12 @@ public static class GatewayEndpoints
         [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
         [Description("One owner's churn; omit (or *) for company-wide")] string? ownerId,
         [Description("Answer as of this log position (auditor)")] string? asOfPosition,
-        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition)
+        [Description("Wait up to 5 s for the read models to reach this position")] string? minPosition,
+        [Description("Reporting currency (ISO 4217); default: the gateway's (LEDGER_CURRENCY, else USD)")] string? currency)
     {
         var q = new QueryReader();
         var range = q.Range(from, to);
+        var reporting = q.Currency(currency, c.Settings.Currency);
         long? asOf = q.Position("asOfPosition", asOfPosition);
         long? min = q.Position("minPosition", minPosition);
         var owner = string.IsNullOrEmpty(ownerId) ? "*" : ownerId;
@@ -135,14 +140,14 @@ public static class GatewayEndpoints
         {
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
-                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).Report(window, owner != "*", ReportParts.ChurnReasons))
-                : await RangeAsync(c, window, owner != "*", ReportParts.ChurnReasons);
+                ? (p, (await c.Source.AsOfAsync(p, c.Ct)).ReportIn(reporting, window, owner != "*", ReportParts.ChurnReasons))
+                : await RangeAsync(c, window, owner != "*", ReportParts.ChurnReasons, reporting);
             var rows = owner == "*" ? report.ChurnReasons : report.ChurnReasonsByOwner.Where(r => r.Owner.Id == owner).ToList();
             var pareto = ReportFormats.Pareto(rows).Select(x => new ParetoRowDto(x.Row.Reason, Money.Format(x.Row.MrrLost), x.Row.Accounts, Ratio(x.Share), Ratio(x.Cumulative))).ToList();
             if (csv)
-                return (position, ReportFormats.ToCsv(["ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare"],
-                    pareto.Select(r => new[] { owner, r.Reason, r.MrrLost, I(r.Accounts), D(r.Share), D(r.CumulativeShare) })));
-            return (position, new ChurnReasonsReport(position, Dates.Format(window.From), Dates.Format(window.To), owner, pareto));
+                return (position, ReportFormats.ToCsv(["ownerId", "reason", "mrrLost", "accounts", "share", "cumulativeShare", "currency"],
+                    pareto.Select(r => new[] { owner, r.Reason, r.MrrLost, I(r.Accounts), D(r.Share), D(r.CumulativeShare), report.Currency })));
+            return (position, new ChurnReasonsReport(position, Dates.Format(window.From), Dates.Format(window.To), owner, report.Currency, Rates(report), pareto));
         });
     }
 
@@ -187,12 +192,26 @@ public static class GatewayEndpoints
         bool csv = WantsCsv(http);
         var key = $"{http.Request.Path}?{http.Request.QueryString}|{(csv ? "csv" : "json")}";
         int generation = watcher.Generation;
-        var hit = await cache.GetOrComputeAsync(key, asOf is null ? (generation, watcher.Position) : null, async () =>
+        Answer hit;
+        try
         {
-            var (position, body) = await compute(csv);
-            return new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
-                csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
-        }, c.Ct);
+            hit = await cache.GetOrComputeAsync(key, asOf is null ? (generation, watcher.Position) : null, async () =>
+            {
+                var (position, body) = await compute(csv);
+                return new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
+                    csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
+            }, c.Ct);
+        }
+        catch (FxRateMissingException ex)
+        {
+            // Spec §10: a report that needs a rate the log does not hold is refused, never converted at 1 or 0.
+            return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.FxRateMissing, "An exchange rate this report needs is not recorded", ex.Message,
+                new Dictionary<string, object?> { ["currency"] = ex.Currency, ["quoteCurrency"] = ex.QuoteCurrency, ["date"] = Dates.Format(ex.Day) });
+        }
+        catch (AmountOverflowException ex)
+        {
+            return Problems.Result(StatusCodes.Status422UnprocessableEntity, ErrorCodes.AmountOverflow, "A total of this report is too large to state exactly", ex.Message);
+        }
         http.Response.Headers[PositionHeader] = hit.Position.ToString(CultureInfo.InvariantCulture);
         return Results.Bytes(hit.Body, hit.ContentType);
     }
@@ -215,7 +234,10 @@ public static class GatewayEndpoints
 
     private static List<BridgeRowDto> BridgeRows(WindowReport r) => r.Bridge.Select(b => new BridgeRowDto(
         Owner(b.Owner), Money.Format(b.OpeningMrr), Money.Format(b.New), Money.Format(b.Expansion), Money.Format(b.Contraction), Money.Format(b.Churn),
-        Money.Format(b.Reactivation), Money.Format(b.TransferIn), Money.Format(b.TransferOut), Money.Format(b.ClosingMrr), b.AccountsChurned)).ToList();
+        Money.Format(b.Reactivation), Money.Format(b.TransferIn), Money.Format(b.TransferOut), Money.Format(b.FxImpact), Money.Format(b.ClosingMrr), b.AccountsChurned)).ToList();
+
+    private static List<RateDto> Rates(WindowReport r) =>
+        (r.Rates ?? []).Select(x => new RateDto(x.Currency, x.QuoteCurrency, Dates.Format(x.Date), Money.Format(x.Rate), x.Position)).ToList();
 
     private static string? Owner(OwnerGroup g) => g.IsAll ? "*" : g.Id;
 
@@ -231,7 +253,7 @@ public static class GatewayEndpoints
 
 /// <summary>A serialised answer, with the read-model generation the gateway knew when computing it.</summary>
 /// <summary>What every report handler needs besides its query (bound with [AsParameters]).</summary>
-public sealed record ReportContext(HttpContext Http, ReportSource Source, ReadModelWatcher Watcher, AnswerCache Cache, CancellationToken Ct);
+public sealed record ReportContext(HttpContext Http, ReportSource Source, ReadModelWatcher Watcher, AnswerCache Cache, HostSettings Settings, CancellationToken Ct);
 
 public sealed record Answer(int Generation, long Position, byte[] Body, string ContentType);
 
@@ -255,6 +277,9 @@ public class RangeQuery
 
     [FromQuery(Name = "minPosition"), Description("Wait up to 5 s for the read models to reach this position, else 503 with Retry-After")]
     public string? MinPosition { get; init; }
+
+    [FromQuery(Name = "currency"), Description("Reporting currency (ISO 4217, e.g. EUR); default: the gateway's (LEDGER_CURRENCY, else USD)")]
+    public string? Currency { get; init; }
 }
 
 /// <summary>A report per calendar window over a date range.</summary>
@@ -358,6 +383,14 @@ internal sealed class QueryReader
                 Fail("window", window is null ? "window is required: month, quarter or year" : $"window must be month, quarter or year, got '{window}'");
                 return default;
         }
+    }
+
+    public string Currency(string? currency, string fallback)
+    {
+        if (currency is null) return fallback;
+        if (currency.Length == 3 && currency.All(char.IsAsciiLetterUpper)) return currency;
+        Fail("currency", $"currency must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{currency}'");
+        return fallback;
     }
 
     public bool GroupBy(string? groupBy)

@@ -20,11 +20,11 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
     private readonly SemaphoreSlim _asOfGate = new(1, 1);
     private readonly LinkedList<LedgerSnapshot> _asOf = new();
 
-    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, CancellationToken ct)
+    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, string currency, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
-        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, this, ct) is { } r) return r;
-        return (0, new LedgerSnapshot(0, []).Report(windows, byOwner));
+        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, currency, this, ct) is { } r) return r;
+        return (0, new LedgerSnapshot(0, []).ReportIn(currency, windows, byOwner));
     }
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)
@@ -37,7 +37,7 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
             int generation = watcher.Generation;
             if (_held is { } again && again.Snapshot.Position >= watcher.Position && again.Generation == generation) return again.Snapshot;
             var view = await stores.ReadModels.ReadViewAsync(null, default, default, histories: true, ct: ct);
-            var snapshot = view is null ? new LedgerSnapshot(0, []) : new LedgerSnapshot(view.Position, view.Histories!);
+            var snapshot = view is null ? new LedgerSnapshot(0, []) : new LedgerSnapshot(view.Position, view.Histories!, new FxRateTable(view.Rates));
             _held = new Held(view?.Generation ?? generation, snapshot);
             return snapshot;
         }

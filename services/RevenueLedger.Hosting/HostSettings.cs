@@ -33,6 +33,9 @@ public sealed class HostSettings
     /// <summary>The broker, when processes talk over RabbitMQ; null when the bus is in memory (one process).</summary>
     public Uri? RabbitMq { get; init; }
 
+    /// <summary>The reporting currency of answers that name none (spec §10): Ledger:Currency / LEDGER_CURRENCY, else USD.</summary>
+    public string Currency { get; init; } = "USD";
+
     /// <summary>Most events a projector folds per committed step.</summary>
     public int ProjectorStepEvents { get; init; } = 1_000_000;
 
@@ -73,8 +76,12 @@ public sealed class HostSettings
             poll = double.TryParse(ps, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds) && seconds is > 0 and <= 3600
                 ? TimeSpan.FromSeconds(seconds)
                 : throw new LedgerUsageException($"LEDGER_POLL_SECONDS must be between 0 and 3600 seconds, got '{ps}'");
+        var currency = Get("Ledger:Currency", "LEDGER_CURRENCY") ?? "USD";
+        if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+            throw new LedgerUsageException($"LEDGER_CURRENCY must be a three-letter upper-case ISO 4217 code such as USD, got '{currency}'");
         return new HostSettings
         {
+            Currency = currency,
             ProjectorPoll = poll,
             ReadModelPoll = poll,
             Store = StoreUri.Parse(Get("Ledger:Store", "LEDGER_STORE")),

@@ -48,6 +48,12 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         await using var c = await _db.OpenConnectionAsync(ct);
         await using var tx = await c.BeginTransactionAsync(ct);
         await Exec(c, tx, "SELECT pg_advisory_xact_lock(7410, 2)", ct);
+        // Rows from before per-currency sums (no currency column) are derived data: dropped with the views over them,
+        // and projected again from 0 (the views are created again below).
+        await using (var old = new NpgsqlCommand(
+            "SELECT to_regclass('rm_nrr') IS NOT NULL AND NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = to_regclass('rm_nrr') AND attname = 'currency')", c, tx))
+            if ((bool)(await old.ExecuteScalarAsync(ct))!)
+                await Exec(c, tx, "DROP TABLE IF EXISTS rm_nrr, rm_bridge, rm_churn_reasons, rm_account_history CASCADE; DELETE FROM rm_checkpoint", ct);
         await Exec(c, tx, """
             CREATE TABLE IF NOT EXISTS rm_current (id int PRIMARY KEY CHECK (id = 1), generation int NOT NULL);
             INSERT INTO rm_current (id, generation) VALUES (1, 1) ON CONFLICT (id) DO NOTHING;
@@ -58,18 +64,23 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                 owner_key text NOT NULL, owner_id text NULL,
                 opening_mrr numeric NOT NULL, expansion numeric NOT NULL, contraction numeric NOT NULL, churn numeric NOT NULL,
                 reactivation numeric NOT NULL, closing_mrr numeric NOT NULL, accounts_opening int NOT NULL, accounts_retained int NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+                currency text NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, currency));
             CREATE TABLE IF NOT EXISTS rm_bridge (
                 generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
                 owner_key text NOT NULL, owner_id text NULL,
                 opening_mrr numeric NOT NULL, new_mrr numeric NOT NULL, expansion numeric NOT NULL, contraction numeric NOT NULL,
                 churn numeric NOT NULL, reactivation numeric NOT NULL, transfer_in numeric NOT NULL, transfer_out numeric NOT NULL,
-                closing_mrr numeric NOT NULL, accounts_churned int NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+                closing_mrr numeric NOT NULL, accounts_churned int NOT NULL, currency text NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, currency));
             CREATE TABLE IF NOT EXISTS rm_churn_reasons (
                 generation int NOT NULL, window_kind text NOT NULL, window_from date NOT NULL, window_to date NOT NULL,
                 owner_key text NOT NULL, owner_id text NULL, reason text NOT NULL, mrr_lost numeric NOT NULL, accounts int NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason));
+                currency text NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason, currency));
+            CREATE TABLE IF NOT EXISTS rm_fx_rate (
+                generation int NOT NULL, position bigint NOT NULL, currency text NOT NULL, quote_currency text NOT NULL,
+                effective_date date NOT NULL, rate numeric NOT NULL, PRIMARY KEY (generation, position));
             CREATE TABLE IF NOT EXISTS rm_account_history (
                 generation int NOT NULL, account_id text COLLATE "C" NOT NULL, data bytea NOT NULL,
                 PRIMARY KEY (generation, account_id));
@@ -111,25 +122,28 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             CREATE OR REPLACE VIEW {reporting}.read_model_position AS
                 SELECT c.generation, k.position FROM {ledger}.rm_current c LEFT JOIN {ledger}.rm_checkpoint k ON k.generation = c.generation;
             CREATE OR REPLACE VIEW {reporting}.nrr AS
-                SELECT n.window_kind AS "windowKind", n.window_from AS "from", n.window_to AS "to", {Owner("n")},
+                SELECT n.window_kind AS "windowKind", n.window_from AS "from", n.window_to AS "to", {Owner("n")}, n.currency,
                        n.opening_mrr AS "openingMrr", n.expansion, n.contraction, n.churn, n.reactivation, n.closing_mrr AS "closingMrr",
                        n.accounts_opening AS "accountsOpening", n.accounts_retained AS "accountsRetained",
                        n.closing_mrr / NULLIF(n.opening_mrr, 0) AS nrr,
                        (n.opening_mrr - n.contraction - n.churn) / NULLIF(n.opening_mrr, 0) AS grr
                 FROM {ledger}.rm_nrr n WHERE n.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
             CREATE OR REPLACE VIEW {reporting}.bridge AS
-                SELECT b.window_kind AS "windowKind", b.window_from AS "from", b.window_to AS "to", {Owner("b")},
+                SELECT b.window_kind AS "windowKind", b.window_from AS "from", b.window_to AS "to", {Owner("b")}, b.currency,
                        b.opening_mrr AS "openingMrr", b.new_mrr AS "new", b.expansion, b.contraction, b.churn, b.reactivation,
                        b.transfer_in AS "transferIn", b.transfer_out AS "transferOut", b.closing_mrr AS "closingMrr",
                        b.accounts_churned AS "accountsChurned"
                 FROM {ledger}.rm_bridge b WHERE b.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
             CREATE OR REPLACE VIEW {reporting}.churn_reasons AS
-                SELECT r.window_kind AS "windowKind", r.window_from AS "from", r.window_to AS "to", {Owner("r")},
+                SELECT r.window_kind AS "windowKind", r.window_from AS "from", r.window_to AS "to", {Owner("r")}, r.currency,
                        r.reason, r.mrr_lost AS "mrrLost", r.accounts,
                        r.mrr_lost / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS share,
                        SUM(r.mrr_lost) OVER (w ORDER BY r.mrr_lost DESC, r.reason COLLATE "C" ROWS UNBOUNDED PRECEDING) / NULLIF(SUM(r.mrr_lost) OVER w, 0) AS "cumulativeShare"
                 FROM {ledger}.rm_churn_reasons r WHERE r.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)}
-                WINDOW w AS (PARTITION BY r.window_kind, r.window_from, r.owner_key);
+                WINDOW w AS (PARTITION BY r.window_kind, r.window_from, r.owner_key, r.currency);
+            CREATE OR REPLACE VIEW {reporting}.fx_rates AS
+                SELECT f.currency, f.quote_currency AS "quoteCurrency", f.effective_date AS "effectiveDate", f.rate, f.position
+                FROM {ledger}.rm_fx_rate f WHERE f.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BiRole}') THEN CREATE ROLE {BiRole} NOLOGIN; END IF;
             EXCEPTION
@@ -236,6 +250,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                     foreach (var v in new[] { r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr }) nrr.Write(Money.Normalize(v), NpgsqlDbType.Numeric);
                     nrr.Write(r.AccountsOpening, NpgsqlDbType.Integer);
                     nrr.Write(r.AccountsRetained, NpgsqlDbType.Integer);
+                    nrr.Write(r.Currency, NpgsqlDbType.Text);
                 }
             await nrr.CompleteAsync(ct);
         }
@@ -248,6 +263,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                     foreach (var v in new[] { r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr })
                         bridge.Write(Money.Normalize(v), NpgsqlDbType.Numeric);
                     bridge.Write(r.AccountsChurned, NpgsqlDbType.Integer);
+                    bridge.Write(r.Currency, NpgsqlDbType.Text);
                 }
             await bridge.CompleteAsync(ct);
         }
@@ -260,8 +276,24 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
                     churn.Write(r.Reason, NpgsqlDbType.Text);
                     churn.Write(Money.Normalize(r.MrrLost), NpgsqlDbType.Numeric);
                     churn.Write(r.Accounts, NpgsqlDbType.Integer);
+                    churn.Write(r.Currency, NpgsqlDbType.Text);
                 }
             await churn.CompleteAsync(ct);
+        }
+        if (changes.Rates.Count > 0)
+        {
+            await using var rates = await c.BeginBinaryImportAsync("COPY rm_fx_rate FROM STDIN (FORMAT BINARY)", ct);
+            foreach (var r in changes.Rates)
+            {
+                rates.StartRow();
+                rates.Write(generation, NpgsqlDbType.Integer);
+                rates.Write(r.Position, NpgsqlDbType.Bigint);
+                rates.Write(r.Currency, NpgsqlDbType.Text);
+                rates.Write(r.QuoteCurrency, NpgsqlDbType.Text);
+                rates.Write(r.EffectiveDate, NpgsqlDbType.Date);
+                rates.Write(r.Rate, NpgsqlDbType.Numeric);
+            }
+            await rates.CompleteAsync(ct);
         }
         if (changes.Accounts.Count > 0)
         {
@@ -325,7 +357,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             cmd.Parameters.AddWithValue("g", generation);
             await cmd.ExecuteNonQueryAsync(ct);
         }
-        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons", "rm_account_history", "rm_checkpoint" })
+        foreach (var table in new[] { "rm_nrr", "rm_bridge", "rm_churn_reasons", "rm_account_history", "rm_fx_rate", "rm_checkpoint" })
         {
             await using var cmd = new NpgsqlCommand($"DELETE FROM {table} WHERE generation < @g", c, tx);
             cmd.Parameters.AddWithValue("g", generation);
@@ -352,8 +384,18 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
         var windows = kind is { } k ? await ReadWindowsAsync(c, tx, generation, k, from, to, ct) : [];
         bool needHistories = histories || (windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0) && historiesHeld?.Invoke(generation, position) != true);
         var accountHistories = needHistories ? await ReadHistoriesAsync(c, tx, generation, ct) : null;
+        var rates = new List<RecordedRate>();
+        await using (var cmd = new NpgsqlCommand(
+            "SELECT position, currency, quote_currency, effective_date, rate FROM rm_fx_rate WHERE generation = @g AND position <= @p ORDER BY position", c, tx))
+        {
+            cmd.Parameters.AddWithValue("g", generation);
+            cmd.Parameters.AddWithValue("p", position);
+            await using var r = await cmd.ExecuteReaderAsync(ct);
+            while (await r.ReadAsync(ct))
+                rates.Add(new RecordedRate(r.GetInt64(0), Vocabulary.Share(r.GetString(1)), Vocabulary.Share(r.GetString(2)), r.GetFieldValue<DateOnly>(3), r.GetDecimal(4)));
+        }
         await tx.CommitAsync(ct);
-        return new ReadModelView(generation, position, windows, accountHistories);
+        return new ReadModelView(generation, position, windows, accountHistories) { Rates = rates };
     }
 
     public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
@@ -369,18 +411,18 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             windows.TryGetValue(f, out var w) ? w : windows[f] = (t, [], [], []);
         foreach (var w in Window.Calendar(kind, from, to)) At(w.From, w.To);
         const string Where = "WHERE generation = @g AND window_kind = @k AND window_from >= @from AND window_from < @to";
-        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained FROM rm_nrr {Where}"))
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained, currency FROM rm_nrr {Where}"))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
             while (await r.ReadAsync(ct))
-                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetInt32(9), r.GetInt32(10)));
-        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned FROM rm_bridge {Where}"))
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetInt32(9), r.GetInt32(10), Vocabulary.Share(r.GetString(11))));
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned, currency FROM rm_bridge {Where}"))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
             while (await r.ReadAsync(ct))
-                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetDecimal(9), r.GetDecimal(10), r.GetDecimal(11), r.GetInt32(12)));
-        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, reason, mrr_lost, accounts FROM rm_churn_reasons {Where}"))
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), r.GetDecimal(3), r.GetDecimal(4), r.GetDecimal(5), r.GetDecimal(6), r.GetDecimal(7), r.GetDecimal(8), r.GetDecimal(9), r.GetDecimal(10), r.GetDecimal(11), r.GetInt32(12), 0, Vocabulary.Share(r.GetString(13))));
+        await using (var cmd = Query($"SELECT window_from, window_to, owner_key, reason, mrr_lost, accounts, currency FROM rm_churn_reasons {Where}"))
         await using (var r = await cmd.ExecuteReaderAsync(ct))
             while (await r.ReadAsync(ct))
-                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), r.GetDecimal(4), r.GetInt32(5)));
+                At(r.GetFieldValue<DateOnly>(0), r.GetFieldValue<DateOnly>(1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), r.GetDecimal(4), r.GetInt32(5), Vocabulary.Share(r.GetString(6))));
 
         return ReadModelReports.Assemble(windows.Select(kv => (new Window(kv.Key, kv.Value.To), kv.Value.Nrr, kv.Value.Bridge, kv.Value.Churn)));
 

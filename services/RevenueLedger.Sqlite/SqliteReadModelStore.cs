@@ -23,6 +23,18 @@ public sealed class SqliteReadModelStore : IReadModelStore
         using var tx = c.BeginTransaction();
         using var cmd = c.CreateCommand();
         cmd.Transaction = tx;
+        // Rows before per-currency sums (no currency column) are derived data: dropped, and projected again from 0.
+        cmd.CommandText = "SELECT count(*) FROM pragma_table_info('rm_nrr') WHERE name = 'currency'";
+        bool hasCurrency = (long)(await cmd.ExecuteScalarAsync(ct))! > 0;
+        cmd.CommandText = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'rm_nrr'";
+        if (!hasCurrency && (long)(await cmd.ExecuteScalarAsync(ct))! > 0)
+        {
+            cmd.CommandText = """
+                DROP TABLE rm_nrr; DROP TABLE IF EXISTS rm_bridge; DROP TABLE IF EXISTS rm_churn_reasons; DROP TABLE IF EXISTS rm_account_history;
+                DELETE FROM rm_checkpoint;
+                """;
+            await cmd.ExecuteNonQueryAsync(ct);
+        }
         cmd.CommandText = """
             CREATE TABLE IF NOT EXISTS rm_current (id INTEGER PRIMARY KEY CHECK (id = 1), generation INTEGER NOT NULL);
             INSERT OR IGNORE INTO rm_current (id, generation) VALUES (1, 1);
@@ -31,18 +43,22 @@ public sealed class SqliteReadModelStore : IReadModelStore
             CREATE TABLE IF NOT EXISTS rm_nrr (
                 generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
                 opening_mrr TEXT NOT NULL, expansion TEXT NOT NULL, contraction TEXT NOT NULL, churn TEXT NOT NULL, reactivation TEXT NOT NULL,
-                closing_mrr TEXT NOT NULL, accounts_opening INTEGER NOT NULL, accounts_retained INTEGER NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+                closing_mrr TEXT NOT NULL, accounts_opening INTEGER NOT NULL, accounts_retained INTEGER NOT NULL, currency TEXT NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, currency));
             CREATE TABLE IF NOT EXISTS rm_bridge (
                 generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
                 opening_mrr TEXT NOT NULL, new_mrr TEXT NOT NULL, expansion TEXT NOT NULL, contraction TEXT NOT NULL, churn TEXT NOT NULL,
                 reactivation TEXT NOT NULL, transfer_in TEXT NOT NULL, transfer_out TEXT NOT NULL, closing_mrr TEXT NOT NULL, accounts_churned INTEGER NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key));
+                currency TEXT NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, currency));
             CREATE TABLE IF NOT EXISTS rm_churn_reasons (
                 generation INTEGER NOT NULL, window_kind TEXT NOT NULL, window_from TEXT NOT NULL, window_to TEXT NOT NULL, owner_key TEXT NOT NULL,
-                reason TEXT NOT NULL, mrr_lost TEXT NOT NULL, accounts INTEGER NOT NULL,
-                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason));
+                reason TEXT NOT NULL, mrr_lost TEXT NOT NULL, accounts INTEGER NOT NULL, currency TEXT NOT NULL,
+                PRIMARY KEY (generation, window_kind, window_from, owner_key, reason, currency));
             CREATE TABLE IF NOT EXISTS rm_account_history (generation INTEGER NOT NULL, account_id TEXT NOT NULL, data BLOB NOT NULL, PRIMARY KEY (generation, account_id));
+            CREATE TABLE IF NOT EXISTS rm_fx_rate (
+                generation INTEGER NOT NULL, position INTEGER NOT NULL, currency TEXT NOT NULL, quote_currency TEXT NOT NULL,
+                effective_date TEXT NOT NULL, rate TEXT NOT NULL, PRIMARY KEY (generation, position));
             """;
         await cmd.ExecuteNonQueryAsync(ct);
         tx.Commit();
@@ -138,18 +154,30 @@ public sealed class SqliteReadModelStore : IReadModelStore
                 delete.ExecuteNonQuery();
             }
         }
-        using (var nrr = Cmd("INSERT INTO rm_nrr VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8)"))
+        using (var nrr = Cmd("INSERT INTO rm_nrr VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8, $9)"))
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.Nrr)
-                    Row(nrr, generation, key, r.Owner, r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr, r.AccountsOpening, r.AccountsRetained);
-        using (var bridge = Cmd("INSERT INTO rm_bridge VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"))
+                    Row(nrr, generation, key, r.Owner, r.OpeningMrr, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.ClosingMrr, r.AccountsOpening, r.AccountsRetained, r.Currency);
+        using (var bridge = Cmd("INSERT INTO rm_bridge VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"))
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.Bridge)
-                    Row(bridge, generation, key, r.Owner, r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr, r.AccountsChurned);
-        using (var churn = Cmd("INSERT INTO rm_churn_reasons VALUES ($g, $k, $f, $t, $o, $1, $2, $3)"))
+                    Row(bridge, generation, key, r.Owner, r.OpeningMrr, r.New, r.Expansion, r.Contraction, r.Churn, r.Reactivation, r.TransferIn, r.TransferOut, r.ClosingMrr, r.AccountsChurned, r.Currency);
+        using (var churn = Cmd("INSERT INTO rm_churn_reasons VALUES ($g, $k, $f, $t, $o, $1, $2, $3, $4)"))
             foreach (var (key, report) in changes.Windows)
                 foreach (var r in report.ChurnReasons.Concat(report.ChurnReasonsByOwner))
-                    Row(churn, generation, key, r.Owner, r.Reason, r.MrrLost, r.Accounts);
+                    Row(churn, generation, key, r.Owner, r.Reason, r.MrrLost, r.Accounts, r.Currency);
+        using (var rate = Cmd("INSERT OR REPLACE INTO rm_fx_rate VALUES ($g, $p, $c, $q, $d, $r)"))
+            foreach (var r in changes.Rates)
+            {
+                rate.Parameters.Clear();
+                rate.Parameters.AddWithValue("$g", generation);
+                rate.Parameters.AddWithValue("$p", r.Position);
+                rate.Parameters.AddWithValue("$c", r.Currency);
+                rate.Parameters.AddWithValue("$q", r.QuoteCurrency);
+                rate.Parameters.AddWithValue("$d", Dates.Format(r.EffectiveDate));
+                rate.Parameters.AddWithValue("$r", Money.Format(r.Rate));
+                rate.ExecuteNonQuery();
+            }
         using (var history = Cmd("INSERT OR REPLACE INTO rm_account_history VALUES ($g, $a, $d)"))
         {
             history.Parameters.AddWithValue("$g", generation);
@@ -200,6 +228,7 @@ public sealed class SqliteReadModelStore : IReadModelStore
             UPDATE rm_current SET generation = $g WHERE id = 1;
             DELETE FROM rm_nrr WHERE generation < $g; DELETE FROM rm_bridge WHERE generation < $g;
             DELETE FROM rm_churn_reasons WHERE generation < $g; DELETE FROM rm_account_history WHERE generation < $g;
+            DELETE FROM rm_fx_rate WHERE generation < $g;
             DELETE FROM rm_checkpoint WHERE generation < $g;
             """;
         cmd.Parameters.AddWithValue("$g", generation);
@@ -225,7 +254,7 @@ public sealed class SqliteReadModelStore : IReadModelStore
         if (position == 0) return null;
         var windows = kind is { } k ? ReadWindows(c, tx, generation, k, from, to) : [];
         bool needHistories = histories || (windows.Any(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0) && historiesHeld?.Invoke(generation, position) != true);
-        return new ReadModelView(generation, position, windows, needHistories ? ReadHistories(c, tx, generation) : null);
+        return new ReadModelView(generation, position, windows, needHistories ? ReadHistories(c, tx, generation) : null) { Rates = ReadRates(c, tx, generation, position) };
     }
 
     public async Task<IReadOnlyList<WindowReport>> WindowReportsAsync(int generation, WindowKind kind, DateOnly from, DateOnly to, CancellationToken ct = default)
@@ -251,16 +280,31 @@ public sealed class SqliteReadModelStore : IReadModelStore
             cmd.Parameters.AddWithValue("$to", Dates.Format(to));
             return cmd.ExecuteReader();
         }
-        using (var r = Query("opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained", "rm_nrr"))
+        using (var r = Query("opening_mrr, expansion, contraction, churn, reactivation, closing_mrr, accounts_opening, accounts_retained, currency", "rm_nrr"))
             while (r.Read())
-                At(Day(r, 0), Day(r, 1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), r.GetInt32(9), r.GetInt32(10)));
-        using (var r = Query("opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned", "rm_bridge"))
+                At(Day(r, 0), Day(r, 1)).Nrr.Add(new NrrRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), r.GetInt32(9), r.GetInt32(10), Currency(r, 11)));
+        using (var r = Query("opening_mrr, new_mrr, expansion, contraction, churn, reactivation, transfer_in, transfer_out, closing_mrr, accounts_churned, currency", "rm_bridge"))
             while (r.Read())
-                At(Day(r, 0), Day(r, 1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), Dec(r, 9), Dec(r, 10), Dec(r, 11), r.GetInt32(12)));
-        using (var r = Query("reason, mrr_lost, accounts", "rm_churn_reasons"))
+                At(Day(r, 0), Day(r, 1)).Bridge.Add(new BridgeRow(Owner(r.GetString(2)), Dec(r, 3), Dec(r, 4), Dec(r, 5), Dec(r, 6), Dec(r, 7), Dec(r, 8), Dec(r, 9), Dec(r, 10), Dec(r, 11), r.GetInt32(12), 0, Currency(r, 13)));
+        using (var r = Query("reason, mrr_lost, accounts, currency", "rm_churn_reasons"))
             while (r.Read())
-                At(Day(r, 0), Day(r, 1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), Dec(r, 4), r.GetInt32(5)));
+                At(Day(r, 0), Day(r, 1)).Churn.Add(new ChurnReasonRow(Owner(r.GetString(2)), r.GetString(3), Dec(r, 4), r.GetInt32(5), Currency(r, 6)));
         return ReadModelReports.Assemble(windows.Select(kv => (new Window(kv.Key, kv.Value.To), kv.Value.Nrr, kv.Value.Bridge, kv.Value.Churn)));
+    }
+
+    private static string Currency(SqliteDataReader r, int i) => Vocabulary.Share(r.GetString(i));
+
+    private static IReadOnlyList<RecordedRate> ReadRates(SqliteConnection c, SqliteTransaction? tx, int generation, long position)
+    {
+        var rates = new List<RecordedRate>();
+        using var cmd = c.CreateCommand();
+        cmd.Transaction = tx;
+        cmd.CommandText = "SELECT position, currency, quote_currency, effective_date, rate FROM rm_fx_rate WHERE generation = $g AND position <= $p ORDER BY position";
+        cmd.Parameters.AddWithValue("$g", generation);
+        cmd.Parameters.AddWithValue("$p", position);
+        using var r = cmd.ExecuteReader();
+        while (r.Read()) rates.Add(new RecordedRate(r.GetInt64(0), Vocabulary.Share(r.GetString(1)), Vocabulary.Share(r.GetString(2)), Day(r, 3), Dec(r, 4)));
+        return rates;
     }
 
     public async Task<IReadOnlyList<AccountHistory>> AccountHistoriesAsync(int generation, CancellationToken ct = default)

@@ -101,8 +101,8 @@ public sealed class CliTests : IDisposable
         var r = await Cli.RunAsync("report", "--store", Store, "--from", "2024-01-01", "--to", "2024-04-01", "--format", "csv", "--only", "bridge");
         Assert.Equal(0, r.Exit);
         var lines = r.Out.Split("\r\n", StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal("from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned", lines[0]);
-        Assert.Equal("2024-01-01,2024-04-01,ben,800,300,300,0,0,450,600,0,2450,0", lines[3]);
+        Assert.Equal("from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned,fxImpact,currency", lines[0]);
+        Assert.Equal("2024-01-01,2024-04-01,ben,800,300,300,0,0,450,600,0,2450,0,0,USD", lines[3]);
         Assert.Equal(4, lines.Length);
     }
 
@@ -111,7 +111,7 @@ public sealed class CliTests : IDisposable
     {
         await ImportWorkedExampleAsync();
         var r = await Cli.RunAsync("report", "--store", Store, "--from", "2024-01-01", "--to", "2024-04-01", "--format", "csv", "--only", "churn-reasons", "--by", "none");
-        Assert.Equal("2024-01-01,2024-04-01,*,features,2000,1,1,1", r.Out.Split("\r\n")[1]);
+        Assert.Equal("2024-01-01,2024-04-01,*,features,2000,1,1,1,USD", r.Out.Split("\r\n")[1]);
     }
 
     [Fact]

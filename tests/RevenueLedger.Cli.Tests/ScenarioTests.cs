@@ -4,7 +4,7 @@ using RevenueLedger.Tests;
 
 namespace RevenueLedger.Cli.Tests;
 
-/// <summary>Both shared scenarios through `ledger import` and `ledger report --format json`: every outcome, every row, every field.</summary>
+/// <summary>The shared scenarios through `ledger import` and `ledger report --format json`: every outcome, every row, every field.</summary>
 public sealed class ScenarioTests : IAsyncLifetime
 {
     private readonly TempDir _dir = new();
@@ -35,7 +35,49 @@ public sealed class ScenarioTests : IAsyncLifetime
     [InlineData("sqlite-read-models", "worked-example", "2024-01-01", "2024-04-01", null, "worked-example.q1-2024.json")]
     [InlineData("sqlite-read-models", "generated-s11", "2022-01-01", "2025-01-01", "quarter", "generated-s11.quarters.json")]
     [InlineData("sqlite-read-models", "generated-s11", "2024-01-01", "2025-01-01", "month", "generated-s11.months-2024.json")]
-    public async Task Import_and_report_reproduce_the_expected_files(string backend, string scenario, string from, string to, string? window, string expectedFile)
+    public Task Import_and_report_reproduce_the_expected_files(string backend, string scenario, string from, string to, string? window, string expectedFile) =>
+        ImportAndReportAsync(backend, scenario, from, to, window, expectedFile, currency: null);
+
+    [Theory]
+    [InlineData("sqlite", "USD", "multi-currency.quarters-usd.json")]
+    [InlineData("sqlite", "EUR", "multi-currency.quarters-eur.json")]
+    [InlineData("sqlite-read-models", "USD", "multi-currency.quarters-usd.json")]
+    [InlineData("sqlite-read-models", "EUR", "multi-currency.quarters-eur.json")]
+    [InlineData("postgres", "USD", "multi-currency.quarters-usd.json")]
+    [InlineData("postgres", "EUR", "multi-currency.quarters-eur.json")]
+    [InlineData("postgres-read-models", "USD", "multi-currency.quarters-usd.json")]
+    [InlineData("postgres-read-models", "EUR", "multi-currency.quarters-eur.json")]
+    public Task The_multi_currency_book_reproduces_the_expected_files_in_each_reporting_currency(string backend, string currency, string expectedFile) =>
+        ImportAndReportAsync(backend, "multi-currency", "2024-01-01", "2025-01-01", "quarter", expectedFile, currency);
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("sqlite-read-models")]
+    [InlineData("postgres")]
+    [InlineData("postgres-read-models")]
+    public async Task A_report_that_needs_a_missing_rate_fails_naming_the_pair_and_the_day(string backend)
+    {
+        var store = await ImportAsync(backend, "multi-currency");
+        using var expected = JsonDocument.Parse(System.IO.File.ReadAllText(Shared.File("multi-currency.missing-rate.json")));
+        var e = expected.RootElement;
+        var report = await Cli.RunAsync("report", "--store", store, "--from", "2024-01-01", "--to", "2025-01-01", "--window", "quarter", "--format", "json", "--currency", "GBP");
+        Assert.NotEqual(0, report.Exit);
+        Assert.Equal("", report.Out.Trim()); // no report at all, not one with a rate taken as 1 or 0
+        Assert.Contains(e.GetProperty("error").GetString()!, report.Err, StringComparison.Ordinal);
+        Assert.Contains($"no {e.GetProperty("currency").GetString()}→{e.GetProperty("quoteCurrency").GetString()} exchange rate is in force on {e.GetProperty("date").GetString()}", report.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_reporting_currency_that_is_no_iso_code_is_refused()
+    {
+        var store = await ImportAsync("sqlite", "multi-currency");
+        var report = await Cli.RunAsync("report", "--store", store, "--from", "2024-01-01", "--to", "2025-01-01", "--currency", "eur");
+        Assert.NotEqual(0, report.Exit);
+        Assert.Contains("--currency must be a three-letter upper-case ISO 4217 code", report.Err, StringComparison.Ordinal);
+    }
+
+    /// <summary>Imports the scenario (its outcomes checked), and for a read-model backend projects it; returns the store URI.</summary>
+    private async Task<string> ImportAsync(string backend, string scenario)
     {
         var store = backend.Split('-')[0] switch
         {
@@ -52,9 +94,15 @@ public sealed class ScenarioTests : IAsyncLifetime
             var project = await Cli.RunAsync("project", "--store", store);
             Assert.True(project.Exit == 0, project.Err);
         }
+        return store;
+    }
 
+    private async Task ImportAndReportAsync(string backend, string scenario, string from, string to, string? window, string expectedFile, string? currency)
+    {
+        var store = await ImportAsync(backend, scenario);
         var args = new List<string> { "report", "--store", store, "--from", from, "--to", to, "--format", "json" };
         if (window is not null) args.AddRange(["--window", window]);
+        if (currency is not null) args.AddRange(["--currency", currency]);
         var report = await Cli.RunAsync([.. args]);
         Assert.True(report.Exit == 0, report.Err);
         AssertReport(System.IO.File.ReadAllText(Shared.File(expectedFile)), report.Out);
@@ -86,6 +134,15 @@ public sealed class ScenarioTests : IAsyncLifetime
         {
             Assert.Equal(ew[i].GetProperty("from").GetString(), aw[i].GetProperty("from").GetString());
             Assert.Equal(ew[i].GetProperty("to").GetString(), aw[i].GetProperty("to").GetString());
+            if (ew[i].TryGetProperty("currency", out var currency))
+                Assert.Equal(currency.GetString(), aw[i].GetProperty("currency").GetString());
+            if (ew[i].TryGetProperty("rates", out var rates))
+            {
+                static string Rate(JsonElement r) => string.Join("|", r.GetProperty("currency").GetString(), r.GetProperty("quoteCurrency").GetString(),
+                    r.GetProperty("date").GetString(), decimal.Parse(r.GetProperty("rate").GetString()!, CultureInfo.InvariantCulture), r.GetProperty("position").GetInt64());
+                Assert.Equal(rates.EnumerateArray().Select(Rate), aw[i].GetProperty("rates").EnumerateArray().Select(Rate));
+                fields++;
+            }
             foreach (var part in new[] { "nrr", "bridge", "churnReasons" })
             {
                 var er = Keyed(ew[i].GetProperty(part));

@@ -87,7 +87,9 @@ public sealed class TimelineModelTests
                     decimal value = c switch { ContractStarted s => s.Mrr, ContractExpanded x => x.Amount, ContractContracted k => k.Amount, _ => 0 };
                     string cur = c switch { ContractStarted s => s.Currency, ContractExpanded x => x.Currency, ContractContracted k => k.Currency, _ => "" };
                     added = new Entry(c.EventId, c.ContractId, c.EffectiveDate, version + 1, kind, value, cur);
-                    expected = Check(active.Where(x => x.Contract == c.ContractId).Append(added));
+                    // Rule 5: a new contract takes the account's currency, that of its other active contracts.
+                    expected = Check(active.Where(x => x.Contract == c.ContractId).Append(added))
+                        ?? (kind == 'S' && active.Any(x => x.Kind == 'S' && x.Contract != c.ContractId && x.Currency != cur) ? ErrorCodes.AccountCurrencyMismatch : null);
                     break;
                 default:
                     throw new InvalidOperationException();

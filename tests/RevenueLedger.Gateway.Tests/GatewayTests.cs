@@ -121,11 +121,11 @@ public sealed class GatewayTests : IAsyncLifetime
     }
 
     [Theory]
-    [InlineData("/v1/nrr/windows?window=quarter&from=2024-04-01&to=2025-01-01", "from,to,ownerId,openingMrr,expansion,contraction,churn,reactivation,closingMrr,accountsOpening,accountsRetained,nrr,grr")]
-    [InlineData("/v1/nrr?from=2024-04-01&to=2025-01-01", "from,to,ownerId,openingMrr,expansion,contraction,churn,reactivation,closingMrr,accountsOpening,accountsRetained,nrr,grr")]
-    [InlineData("/v1/bridge/windows?window=month&from=2024-01-01&to=2025-01-01", "from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned")]
-    [InlineData("/v1/bridge?from=2024-01-01&to=2025-01-01", "from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned")]
-    [InlineData("/v1/churn-reasons?from=2024-01-01&to=2025-01-01", "ownerId,reason,mrrLost,accounts,share,cumulativeShare")]
+    [InlineData("/v1/nrr/windows?window=quarter&from=2024-04-01&to=2025-01-01", "from,to,ownerId,openingMrr,expansion,contraction,churn,reactivation,closingMrr,accountsOpening,accountsRetained,nrr,grr,currency")]
+    [InlineData("/v1/nrr?from=2024-04-01&to=2025-01-01", "from,to,ownerId,openingMrr,expansion,contraction,churn,reactivation,closingMrr,accountsOpening,accountsRetained,nrr,grr,currency")]
+    [InlineData("/v1/bridge/windows?window=month&from=2024-01-01&to=2025-01-01", "from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned,fxImpact,currency")]
+    [InlineData("/v1/bridge?from=2024-01-01&to=2025-01-01", "from,to,ownerId,openingMrr,new,expansion,contraction,churn,reactivation,transferIn,transferOut,closingMrr,accountsChurned,fxImpact,currency")]
+    [InlineData("/v1/churn-reasons?from=2024-01-01&to=2025-01-01", "ownerId,reason,mrrLost,accounts,share,cumulativeShare,currency")]
     [InlineData("/v1/accounts/acme/timeline", "day,kind,amount,ownerId,mrrBefore,mrrAfter,churnReason")]
     public async Task Every_report_is_csv_with_a_header_row_when_asked(string path, string header)
     {
@@ -251,9 +251,9 @@ public sealed class GatewayTests : IAsyncLifetime
         foreach (var path in new[] { "/v1/events", "/v1/events/batch", "/v1/log", "/v1/accounts/{accountId}/events" })
             Assert.True(ingestion.TryGetProperty(path, out _), path);
         var nrr = gateway.GetProperty("/v1/nrr").GetProperty("get");
-        Assert.Equal(["from", "to", "groupBy", "asOfPosition", "minPosition"],
+        Assert.Equal(["from", "to", "groupBy", "asOfPosition", "minPosition", "currency"],
             nrr.GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()));
-        foreach (var status in new[] { "200", "400", "401", "403", "429", "503" }) Assert.True(nrr.GetProperty("responses").TryGetProperty(status, out _), status);
+        foreach (var status in new[] { "200", "400", "401", "403", "422", "429", "503" }) Assert.True(nrr.GetProperty("responses").TryGetProperty(status, out _), status);
         var submit = ingestion.GetProperty("/v1/events").GetProperty("post");
         Assert.True(submit.TryGetProperty("requestBody", out _));
         foreach (var status in new[] { "201", "200", "400", "409", "413", "422" }) Assert.True(submit.GetProperty("responses").TryGetProperty(status, out _), status);

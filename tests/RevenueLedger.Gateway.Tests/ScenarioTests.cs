@@ -78,4 +78,39 @@ public sealed class ScenarioTests
         await Scenarios.AssertReportsAsync(api.Reader, "generated-s11.quarters.json", "quarter");
         await Scenarios.AssertReportsAsync(api.Reader, "generated-s11.months-2024.json", "month");
     }
+
+    [Theory]
+    [InlineData("sqlite")]
+    [InlineData("postgres")]
+    public async Task The_multi_currency_book_over_http_in_each_reporting_currency_and_the_missing_rate_refused(string backend)
+    {
+        await using var api = ApiHost.Start(backend);
+        var lines = File.ReadAllLines(Shared.File("multi-currency.jsonl"));
+        var outcomes = new List<string>();
+        foreach (var line in lines)
+        {
+            var r = await api.Writer.PostAsync("/v1/events", line);
+            outcomes.Add(Scenarios.Outcome(r.Status));
+        }
+        Scenarios.AssertOutcomes("multi-currency.outcomes.json", outcomes);
+        await Scenarios.AssertReportsAsync(api.Reader, "multi-currency.quarters-usd.json", "quarter");
+        await Scenarios.AssertReportsAsync(api.Reader, "multi-currency.quarters-usd.json", "quarter", "USD");
+        await Scenarios.AssertReportsAsync(api.Reader, "multi-currency.quarters-eur.json", "quarter", "EUR");
+
+        using var expected = JsonDocument.Parse(File.ReadAllText(Shared.File("multi-currency.missing-rate.json")));
+        var e = expected.RootElement;
+        foreach (var path in new[] { "/v1/nrr/windows?window=quarter&", "/v1/bridge/windows?window=quarter&", "/v1/bridge?" })
+        {
+            var refused = await api.Reader.GetJsonAsync($"{path}from=2024-01-01&to=2025-01-01&currency=GBP&minPosition=61");
+            refused.AssertProblem((HttpStatusCode)422, e.GetProperty("error").GetString()!);
+            foreach (var field in new[] { "currency", "quoteCurrency", "date" })
+                Assert.Equal(e.GetProperty(field).GetString(), refused.Body.GetProperty(field).GetString());
+        }
+        // The churn Pareto's rows are the churned accounts' alone (USD and GBP): it needs, and names, the USD rate.
+        var churn = await api.Reader.GetJsonAsync("/v1/churn-reasons?from=2024-01-01&to=2025-01-01&currency=GBP&minPosition=61");
+        churn.AssertProblem((HttpStatusCode)422, "fx-rate-missing");
+        Assert.Equal(["USD", "GBP", "2024-01-01"], new[] { "currency", "quoteCurrency", "date" }.Select(f => churn.Body.GetProperty(f).GetString()));
+        var badCode = await api.Reader.GetJsonAsync("/v1/nrr?from=2024-01-01&to=2025-01-01&currency=eur");
+        badCode.AssertProblem(HttpStatusCode.BadRequest, "invalid-query");
+    }
 }

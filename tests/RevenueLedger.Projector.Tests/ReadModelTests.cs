@@ -190,12 +190,12 @@ public sealed class ReadModelTests : IAsyncLifetime
         await new Application.Projections.Projector(_log, _readModels).CatchUpAsync();
         // The book ends in 2021; its quarters of 2023 have no rows, only opening MRR carried forward.
         var later = Window.Calendar(WindowKind.Quarter, new DateOnly(2023, 1, 1), new DateOnly(2024, 1, 1));
-        var expected = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true))!.Value;
+        var expected = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, "USD"))!.Value;
         Assert.Contains(expected.Reports, r => r.Nrr.Any(n => n.OpeningMrr > 0));
 
         var held = new HeldHistoriesProbe();
-        var first = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
-        var second = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
+        var first = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, "USD", held))!.Value;
+        var second = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, "USD", held))!.Value;
         Assert.Equal(1, held.Offers); // read once, with the first request's view; the second used them
         Assert.Equal(2, held.Hits);
         foreach (var answer in new[] { first, second })
@@ -207,7 +207,7 @@ public sealed class ReadModelTests : IAsyncLifetime
         // Once the read models move, the held histories are of an older position and are not used.
         await ImportAsync([$$"""{"type":"ContractStarted","eventId":"held-new","accountId":"held-new","contractId":"c1","effectiveDate":"2021-06-01","mrr":"5","currency":"USD"}"""]);
         await new Application.Projections.Projector(_log, _readModels).CatchUpAsync();
-        var moved = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, held))!.Value;
+        var moved = (await ReadModelReports.TryReportAsync(_readModels, later, WindowKind.Quarter, byOwner: true, "USD", held))!.Value;
         Assert.Equal(2, held.Offers);
         Assert.Equal(expected.Reports[0].Nrr.Single(n => n.Owner.IsAll).OpeningMrr + 5m, moved.Reports[0].Nrr.Single(n => n.Owner.IsAll).OpeningMrr);
 

@@ -97,14 +97,15 @@ public static class Scenarios
     }
 
     /// <summary>Every window of the expected file from /windows (NRR, bridge) and /v1/churn-reasons, at the expected position.</summary>
-    public static async Task AssertReportsAsync(HttpClient reader, string file, string window)
+    public static async Task AssertReportsAsync(HttpClient reader, string file, string window, string? currency = null)
     {
+        var cur = currency is null ? "" : "&currency=" + currency;
         using var expected = JsonDocument.Parse(File.ReadAllText(Shared.File(file)));
         long position = expected.RootElement.GetProperty("position").GetInt64();
         var windows = expected.RootElement.GetProperty("windows").EnumerateArray().ToList();
         var (from, to) = (windows[0].GetProperty("from").GetString(), windows[^1].GetProperty("to").GetString());
-        var nrr = await reader.GetJsonAsync($"/v1/nrr/windows?window={window}&from={from}&to={to}&groupBy=owner&minPosition={position}");
-        var bridge = await reader.GetJsonAsync($"/v1/bridge/windows?window={window}&from={from}&to={to}&groupBy=owner&minPosition={position}");
+        var nrr = await reader.GetJsonAsync($"/v1/nrr/windows?window={window}&from={from}&to={to}&groupBy=owner&minPosition={position}{cur}");
+        var bridge = await reader.GetJsonAsync($"/v1/bridge/windows?window={window}&from={from}&to={to}&groupBy=owner&minPosition={position}{cur}");
         Assert.Equal(HttpStatusCode.OK, nrr.Status);
         Assert.Equal(position, nrr.Response.LedgerPosition());
         Assert.Equal(position, bridge.Body.GetProperty("position").GetInt64());
@@ -114,8 +115,17 @@ public static class Scenarios
             var label = $"{file} window {windows[w].GetProperty("from").GetString()}";
             Assert.Equal(windows[w].GetProperty("from").GetString(), nrr.Body.GetProperty("windows")[w].GetProperty("from").GetString());
             AssertRows(label + " nrr", windows[w].GetProperty("nrr"), nrr.Body.GetProperty("windows")[w].GetProperty("rows"));
+            if (windows[w].TryGetProperty("currency", out var wantCurrency))
+                foreach (var body in new[] { nrr.Body, bridge.Body })
+                {
+                    var got = body.GetProperty("windows")[w];
+                    Assert.Equal(wantCurrency.GetString(), got.GetProperty("currency").GetString());
+                    static string Rate(JsonElement r) => string.Join("|", r.GetProperty("currency").GetString(), r.GetProperty("quoteCurrency").GetString(),
+                        r.GetProperty("date").GetString(), decimal.Parse(r.GetProperty("rate").GetString()!, CultureInfo.InvariantCulture), r.GetProperty("position").GetInt64());
+                    Assert.Equal(windows[w].GetProperty("rates").EnumerateArray().Select(Rate), got.GetProperty("rates").EnumerateArray().Select(Rate));
+                }
             AssertRows(label + " bridge", windows[w].GetProperty("bridge"), bridge.Body.GetProperty("windows")[w].GetProperty("rows"));
-            var churn = await reader.GetJsonAsync($"/v1/churn-reasons?from={windows[w].GetProperty("from").GetString()}&to={windows[w].GetProperty("to").GetString()}&minPosition={position}");
+            var churn = await reader.GetJsonAsync($"/v1/churn-reasons?from={windows[w].GetProperty("from").GetString()}&to={windows[w].GetProperty("to").GetString()}&minPosition={position}{cur}");
             Assert.Equal(position, churn.Response.LedgerPosition());
             var rows = churn.Body.GetProperty("rows");
             var want = windows[w].GetProperty("churnReasons").EnumerateArray().ToList();

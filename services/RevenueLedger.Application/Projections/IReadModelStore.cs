@@ -6,7 +6,11 @@ namespace RevenueLedger.Application.Projections;
 /// Where a projection's rows live. A generation is one complete set of read models; queries read the current one
 /// while a rebuild fills the next, then <see cref="SwitchAsync"/> makes it current.
 /// </summary>
-public sealed record ReadModelView(int Generation, long Position, IReadOnlyList<WindowReport> Windows, IReadOnlyList<AccountHistory>? Histories);
+public sealed record ReadModelView(int Generation, long Position, IReadOnlyList<WindowReport> Windows, IReadOnlyList<AccountHistory>? Histories)
+{
+    /// <summary>The exchange rates recorded up to <see cref="Position"/>: windows are stored native and converted per request.</summary>
+    public IReadOnlyList<RecordedRate> Rates { get; init; } = [];
+}
 
 public interface IReadModelStore : IAsyncDisposable
 {

@@ -24,6 +24,9 @@ public sealed record ProjectionChanges(long Position, IReadOnlyList<(WindowKey K
         : this(position, windows, accounts, accounts.Count)
     {
     }
+
+    /// <summary>Exchange rates recorded since the last step (rows stay native: a rate changes no stored row).</summary>
+    public IReadOnlyList<RecordedRate> Rates { get; init; } = [];
 }
 
 /// <summary>
@@ -43,8 +46,13 @@ public sealed class Projection
     private readonly SortedDictionary<WindowKey, WindowTotals> _windows = new(Comparer<WindowKey>.Create(
         (a, b) => a.Kind != b.Kind ? a.Kind.CompareTo(b.Kind) : a.From.CompareTo(b.From)));
     private DateOnly? _first, _last;
+    private readonly List<RecordedRate> _rates = [];
+    private int _ratesFlushed;
 
     public long Position { get; private set; }
+
+    /// <summary>Every exchange rate folded so far, in position order.</summary>
+    public IReadOnlyList<RecordedRate> Rates => _rates;
 
     public int AccountCount => _histories.Count;
 
@@ -104,6 +112,11 @@ public sealed class Projection
         foreach (var (position, e) in events)
         {
             Advance(position);
+            if (e is FxRateRecorded fx)
+            {
+                _rates.Add(RecordedRate.Of(fx, position));
+                continue;
+            }
             var account = AccountOf(e.AccountId);
             if (e is EventReversed r)
             {
@@ -144,7 +157,8 @@ public sealed class Projection
             }
             int key = _names.Index(StoredPayload.Chars(f.Key, chars));
             int reason = f.Reason.IsEmpty ? -1 : _names.Index(StoredPayload.Chars(f.Reason, chars));
-            Append(account, f.EventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason));
+            int currency = f.Currency.IsEmpty ? -1 : _names.Index(StoredPayload.Chars(f.Currency, chars));
+            Append(account, f.EventId, new AccountFact(f.Kind, f.Date, f.Amount, key, reason, currency));
         }
     }
 
@@ -185,7 +199,9 @@ public sealed class Projection
     /// <summary>Rebuilds the histories of the accounts changed since the last flush and updates the window totals.</summary>
     public ProjectionChanges Flush()
     {
-        if (_touched.Count == 0) return new ProjectionChanges(Position, [], []);
+        var rates = _rates.Skip(_ratesFlushed).ToList();
+        _ratesFlushed = _rates.Count;
+        if (_touched.Count == 0) return new ProjectionChanges(Position, [], []) { Rates = rates };
 
         // Each account's history depends on its own facts only: built on every core when there are many.
         var touched = _touched.ToArray();
@@ -249,7 +265,7 @@ public sealed class Projection
             }
         }
         var windows = changedWindows.Order(_windows.Comparer).Select(k => (k, _windows[k].ToReport())).ToList();
-        return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList(), replaced);
+        return new ProjectionChanges(Position, windows, rebuilt.Select(x => x.New).ToList(), replaced) { Rates = rates };
     }
 
     /// <summary>
@@ -283,7 +299,7 @@ public sealed class Projection
 
     /// <summary>Every window's current rows (what a full write of the read model contains).</summary>
     public ProjectionChanges Everything() =>
-        new(Position, _windows.Select(kv => (kv.Key, kv.Value.ToReport())).ToList(), _histories.Values.ToList());
+        new(Position, _windows.Select(kv => (kv.Key, kv.Value.ToReport())).ToList(), _histories.Values.ToList()) { Rates = _rates.ToList() };
 
     public IReadOnlyCollection<AccountHistory> Histories => _histories.Values;
 

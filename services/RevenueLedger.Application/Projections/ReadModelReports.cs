@@ -6,30 +6,39 @@ namespace RevenueLedger.Application.Projections;
 public static class ReadModelReports
 {
     /// <summary>
-    /// The reports as of the read models' checkpoint, or null when there are none yet. Calendar windows come
-    /// straight from the window rows; any other range is computed from the stored account histories.
+    /// The reports in <paramref name="currency"/> as of the read models' checkpoint, or null when there are none yet.
+    /// Calendar windows come straight from the window rows (native sums, converted here with the stored rates); any
+    /// other range is computed from the stored account histories.
     /// </summary>
     public static async Task<(long Position, IReadOnlyList<WindowReport> Reports)?> TryReportAsync(
-        IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, IHeldHistories? held = null, CancellationToken ct = default)
+        IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, string currency, IHeldHistories? held = null, CancellationToken ct = default)
+    {
+        if (await TryReportNativeAsync(readModels, windows, kind, byOwner, held, ct) is not { } native) return null;
+        return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position));
+    }
+
+    private static async Task<(long Position, IReadOnlyList<WindowReport> Reports, FxRateTable Rates)?> TryReportNativeAsync(
+        IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, IHeldHistories? held, CancellationToken ct)
     {
         if (windows.Count == 0) return null;
         var view = await readModels.ReadViewAsync(kind, windows[0].From, windows[^1].To, histories: kind is null,
             held is null ? null : (generation, position) => held.Get(generation, position) is not null, ct);
         if (view is null) return null;
+        var rates = new FxRateTable(view.Rates);
         LedgerSnapshot? snapshot = null;
         if (view.Histories is { } h)
         {
-            snapshot = new LedgerSnapshot(view.Position, h);
+            snapshot = new LedgerSnapshot(view.Position, h, rates);
             held?.Offer(view.Generation, snapshot);
         }
         else if (held?.Get(view.Generation, view.Position) is { } kept) snapshot = kept;
-        if (kind is null) return (view.Position, snapshot!.Report(windows, byOwner));
+        if (kind is null) return (view.Position, snapshot!.Report(windows, byOwner), rates);
         // Windows are projected up to the last effective date in the log; a later one (the current quarter before
         // anything happened in it) still has opening MRR, so it comes from the histories read in the same view.
         var reports = view.Windows
             .Select(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0 && snapshot is not null ? snapshot.Report(w.Window) : w)
             .ToList();
-        return (view.Position, byOwner ? reports : reports.Select(CompanyOnly).ToList());
+        return (view.Position, byOwner ? reports : reports.Select(CompanyOnly).ToList(), rates);
     }
 
     /// <summary>Stored rows back into reports, in the order <see cref="Reports.Compute"/> gives them.</summary>
@@ -38,10 +47,10 @@ public static class ReadModelReports
         var order = Comparer<OwnerGroup>.Create(OwnerGroup.Compare);
         return windows.Select(w =>
         {
-            var churn = w.Churn.OrderByDescending(c => c.MrrLost).ThenBy(c => c.Reason, StringComparer.Ordinal).ToList();
+            var churn = w.Churn.OrderByDescending(c => c.MrrLost).ThenBy(c => c.Reason, StringComparer.Ordinal).ThenBy(c => c.Currency, StringComparer.Ordinal).ToList();
             return new WindowReport(w.Window,
-                w.Nrr.OrderBy(n => n.Owner, order).ToList(),
-                w.Bridge.OrderBy(b => b.Owner, order).ToList(),
+                w.Nrr.OrderBy(n => n.Owner, order).ThenBy(n => n.Currency, StringComparer.Ordinal).ToList(),
+                w.Bridge.OrderBy(b => b.Owner, order).ThenBy(b => b.Currency, StringComparer.Ordinal).ToList(),
                 churn.Where(c => c.Owner.IsAll).ToList(),
                 churn.Where(c => !c.Owner.IsAll).OrderBy(c => c.Owner, order).ToList());
         }).ToList();

@@ -19,15 +19,19 @@ public sealed class AccountHistory
     private readonly DateOnly[] _ownerDays;    // distinct OwnerAssigned dates, ascending
     private readonly string?[] _owners;        // owner in force from that day (the last one recorded that day)
 
-    private AccountHistory(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners)
+    private AccountHistory(string accountId, Movement[] movements, DateOnly[] ownerDays, string?[] owners, string currency = "")
     {
         AccountId = accountId;
+        Currency = currency;
         _movements = movements; // one per day whose changes alter MRR, ascending by day
         _ownerDays = ownerDays;
         _owners = owners;
     }
 
     public string AccountId { get; }
+
+    /// <summary>The account currency (spec §2 rule 5: that of its contracts), "" while it has none; every amount is in it.</summary>
+    public string Currency { get; }
 
     private readonly Movement[] _movements;
 
@@ -62,8 +66,9 @@ public sealed class AccountHistory
         reusable.SetLength(0);
         using (var w = new BinaryWriter(reusable, System.Text.Encoding.UTF8, leaveOpen: true))
         {
-            w.Write((byte)2);
+            w.Write((byte)3);
             w.Write(AccountId);
+            w.Write(Currency);
             w.Write7BitEncodedInt(_movements.Length);
             int day = 0;
             decimal before = 0;
@@ -119,7 +124,8 @@ public sealed class AccountHistory
             var history = r.ReadByte() switch
             {
                 1 => ReadFormat1(r),
-                2 => ReadFormat2(r),
+                2 => ReadFormat2(r, withCurrency: false),
+                3 => ReadFormat2(r, withCurrency: true),
                 var v => throw new InvalidDataException($"unknown account history format {v}"),
             };
             if (stream.Position != stream.Length) throw new InvalidDataException($"{stream.Length - stream.Position} bytes left after the account history");
@@ -131,9 +137,12 @@ public sealed class AccountHistory
         }
     }
 
-    private static AccountHistory ReadFormat2(BinaryReader r)
+    /// <summary>Format 2, and format 3: the same with the account currency after the id.</summary>
+    private static AccountHistory ReadFormat2(BinaryReader r, bool withCurrency)
     {
         var accountId = r.ReadString();
+        var currency = withCurrency ? Vocabulary.Share(r.ReadString()) : "";
+        if (currency.Length is not (0 or 3)) throw new InvalidDataException($"bad account currency '{currency}'");
         var movements = new Movement[Count(r, r.Read7BitEncodedInt())];
         int day = 0;
         decimal before = 0;
@@ -174,7 +183,7 @@ public sealed class AccountHistory
             ownerDays[i] = DateOnly.FromDayNumber(day);
             owners[i] = r.ReadBoolean() ? Vocabulary.Share(r.ReadString()) : null;
         }
-        return new AccountHistory(accountId, movements, ownerDays, owners);
+        return new AccountHistory(accountId, movements, ownerDays, owners, currency);
     }
 
     /// <summary>Days ascend strictly (binary searches rely on it): every gap after the first is at least one.</summary>
@@ -393,7 +402,11 @@ public sealed class AccountHistory
             if (ownerDays.Count > 0 && ownerDays[^1] == o.Date) ownerIds[^1] = names[o.Key];
             else { ownerDays.Add(o.Date); ownerIds.Add(names[o.Key]); }
         }
-        var history = new AccountHistory(accountId, [.. movements], [.. ownerDays], [.. ownerIds]);
+        // Rule 5 keeps every contract of an account in one currency: the first one that names it says it.
+        string currency = "";
+        foreach (ref readonly var f in facts)
+            if (f.Currency >= 0) { currency = Vocabulary.Share(names[f.Currency]); break; }
+        var history = new AccountHistory(accountId, [.. movements], [.. ownerDays], [.. ownerIds], currency);
         // An account of very many facts does not leave that much space held for the rest of the thread.
         if (facts.Length > 4096) _space = null;
         return history;

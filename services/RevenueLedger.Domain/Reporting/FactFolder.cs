@@ -8,10 +8,11 @@ public enum FactKind : byte { Started, Expanded, Contracted, Churned, OwnerAssig
 
 /// <summary>
 /// What a report needs of one active event: kind, effective date, amount (MRR for a start), the contract or owner
-/// it concerns and the churn reason, both as indexes into the folder's name table (reason −1: none). No references,
-/// so millions of them in arrays cost the garbage collector nothing to scan. Commit order is list order.
+/// it concerns, the churn reason and the currency, all as indexes into the folder's name table (reason and currency
+/// −1: none). No references, so millions of them in arrays cost the garbage collector nothing to scan. Commit order
+/// is list order.
 /// </summary>
-public readonly record struct AccountFact(FactKind Kind, DateOnly Date, decimal Amount, int Key, int Reason);
+public readonly record struct AccountFact(FactKind Kind, DateOnly Date, decimal Amount, int Key, int Reason, int Currency = -1);
 
 /// <summary>
 /// Folds a replay of the log into account histories without materialising events: canonical stored payloads are
@@ -24,6 +25,7 @@ public sealed class FactFolder
     private static readonly byte[] ReversedType = Encoding.UTF8.GetBytes(EventTypes.StoredName(typeof(EventReversed)));
 
     private readonly HashSet<string> _reversed;
+    private readonly List<RecordedRate> _rates = [];
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly NameTable _names = new();
 
@@ -62,18 +64,27 @@ public sealed class FactFolder
     /// <param name="reversedEventIds">Targets of the reversals within the replayed positions.</param>
     public FactFolder(IEnumerable<string> reversedEventIds) => _reversed = reversedEventIds.ToHashSet(StringComparer.Ordinal);
 
-    public void Add(LedgerEvent e)
+    /// <summary>The exchange rates folded so far (spec §10), in the order added.</summary>
+    public IReadOnlyList<RecordedRate> Rates => _rates;
+
+    /// <param name="position">The event's log position: rates keep it (a report states it, and as-of reports filter by it).</param>
+    public void Add(LedgerEvent e, long position = 0)
     {
+        if (e is FxRateRecorded fx)
+        {
+            _rates.Add(RecordedRate.Of(fx, position));
+            return;
+        }
         if (e is EventReversed || _reversed.Contains(e.EventId)) return;
         Append(AccountOf(e.AccountId), _names.ToFact(e));
     }
 
-    /// <summary>Adds one stored event from its versioned type name and canonical UTF-8 payload.</summary>
-    public void Add(ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
+    /// <summary>Adds one stored event from its log position, versioned type name and canonical UTF-8 payload.</summary>
+    public void Add(long position, ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
     {
         if (storedType.SequenceEqual(ReversedType)) return;
         if (!TryAddFast(storedType, payload))
-            Add(WireFormat.ParseStored(Encoding.UTF8.GetString(storedType), payload));
+            Add(WireFormat.ParseStored(Encoding.UTF8.GetString(storedType), payload), position);
     }
 
     private bool TryAddFast(ReadOnlySpan<byte> storedType, ReadOnlySpan<byte> payload)
@@ -84,7 +95,8 @@ public sealed class FactFolder
         var account = AccountOf(Chars(f.AccountId, chars));
         int keyIndex = _names.Index(Chars(f.Key, chars));
         int reasonIndex = f.Reason.IsEmpty ? -1 : _names.Index(Chars(f.Reason, chars));
-        Append(account, new AccountFact(f.Kind, f.Date, f.Amount, keyIndex, reasonIndex));
+        int currencyIndex = f.Currency.IsEmpty ? -1 : _names.Index(Chars(f.Currency, chars));
+        Append(account, new AccountFact(f.Kind, f.Date, f.Amount, keyIndex, reasonIndex, currencyIndex));
         return true;
     }
 

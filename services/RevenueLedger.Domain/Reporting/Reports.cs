@@ -19,7 +19,7 @@ public readonly record struct OwnerGroup(string? Id, bool IsAll)
 /// <summary>Spec §6: the cohort of accounts active on the window's first day, held by one owner then.</summary>
 public sealed record NrrRow(
     OwnerGroup Owner, decimal OpeningMrr, decimal Expansion, decimal Contraction, decimal Churn, decimal Reactivation,
-    decimal ClosingMrr, int AccountsOpening, int AccountsRetained)
+    decimal ClosingMrr, int AccountsOpening, int AccountsRetained, string Currency = "")
 {
     public decimal? Nrr => OpeningMrr == 0 ? null : ClosingMrr / OpeningMrr;
 
@@ -29,18 +29,27 @@ public sealed record NrrRow(
 /// <summary>Spec §7: every movement of every account, attributed to the owner during the movement's day.</summary>
 public sealed record BridgeRow(
     OwnerGroup Owner, decimal OpeningMrr, decimal New, decimal Expansion, decimal Contraction, decimal Churn, decimal Reactivation,
-    decimal TransferIn, decimal TransferOut, decimal ClosingMrr, int AccountsChurned)
+    decimal TransferIn, decimal TransferOut, decimal ClosingMrr, int AccountsChurned, decimal FxImpact = 0, string Currency = "")
 {
     public bool IsZero => OpeningMrr == 0 && New == 0 && Expansion == 0 && Contraction == 0 && Churn == 0 && Reactivation == 0
-        && TransferIn == 0 && TransferOut == 0 && ClosingMrr == 0 && AccountsChurned == 0;
+        && TransferIn == 0 && TransferOut == 0 && ClosingMrr == 0 && AccountsChurned == 0 && FxImpact == 0;
 }
 
 /// <summary>Spec §4 churn reasons: MRR lost to a reason, and accounts counted once under their main reason.</summary>
-public sealed record ChurnReasonRow(OwnerGroup Owner, string Reason, decimal MrrLost, int Accounts);
+public sealed record ChurnReasonRow(OwnerGroup Owner, string Reason, decimal MrrLost, int Accounts, string Currency = "");
 
+/// <summary>
+/// One window's rows. As summed (<see cref="Currency"/> empty), rows are per account currency, each in its native
+/// amounts (an account's currency is the row's); <see cref="Conversion.ToCurrency"/> turns that into one row per owner
+/// in a reporting currency, with the rates it used.
+/// </summary>
 public sealed record WindowReport(
     Window Window, IReadOnlyList<NrrRow> Nrr, IReadOnlyList<BridgeRow> Bridge,
-    IReadOnlyList<ChurnReasonRow> ChurnReasons, IReadOnlyList<ChurnReasonRow> ChurnReasonsByOwner);
+    IReadOnlyList<ChurnReasonRow> ChurnReasons, IReadOnlyList<ChurnReasonRow> ChurnReasonsByOwner,
+    string Currency = "", IReadOnlyList<RateUsed>? Rates = null)
+{
+    public bool IsNative => Currency.Length == 0;
+}
 
 public static class Reports
 {
@@ -82,15 +91,16 @@ public enum ReportParts
 }
 
 /// <summary>
-/// The sums behind one window's report. Every row is a sum of per-account contributions, so an account's history
-/// can be added, or taken out again (sign −1) when a late event changes it: that is how read models stay exact
-/// without recomputing every account.
+/// The sums behind one window's report, per account currency. Every row is a sum of per-account contributions, so an
+/// account's history can be added, or taken out again (sign −1) when a late event changes it: that is how read models
+/// stay exact without recomputing every account. Amounts stay native (an account's currency); a report converts them
+/// into its reporting currency afterwards, which is linear per currency (spec §10).
 /// </summary>
 public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts parts = ReportParts.All)
 {
-    private readonly Dictionary<OwnerGroup, NrrAcc> _nrr = [];
-    private readonly Dictionary<OwnerGroup, BridgeAcc> _bridge = [];
-    private readonly Dictionary<(OwnerGroup, string), ChurnAcc> _churn = [];
+    private readonly Dictionary<string, CurrencyTotals> _currencies = new(StringComparer.Ordinal);
+    private CurrencyTotals? _last;
+    private string? _lastCurrency;
 
     public Window Window => window;
 
@@ -101,50 +111,22 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
     /// The same, given the account's movements in this window as indexes [first, end): MRR at the window's edges
     /// follows from them (a sweep over consecutive windows finds them without searching).
     /// </summary>
-    public void Add(AccountHistory account, int first, int end, int sign)
+    public void Add(AccountHistory account, int first, int end, int sign) => Of(account.Currency).Add(account, first, end, sign);
+
+    // Currencies are shared strings and a book has few: the last one is kept at hand by reference.
+    private CurrencyTotals Of(string currency)
     {
-        var (from, to) = (window.From, window.To);
-        var movements = account.MovementSpan;
-        decimal opening = first > 0 ? movements[first - 1].After : 0;
-        decimal closing = end > 0 ? movements[end - 1].After : 0;
-        if (opening == 0 && closing == 0 && first == end) return;
-
-        // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
-        if (opening > 0 && (parts & ReportParts.Nrr) != 0)
-        {
-            AddToCohort(_nrrAll ??= Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
-            if (byOwner) AddToCohort(NrrOf(account.OwnerDuring(from)), account, opening, closing, first, end, sign);
-        }
-
-        // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
-        if ((parts & ReportParts.Bridge) != 0)
-        {
-            var all = _bridgeAll ??= Get(_bridge, OwnerGroup.All);
-            all.Opening += Signed(opening, sign); all.Closing += Signed(closing, sign);
-            for (int i = first; i < end; i++) all.Add(in movements[i], sign);
-            if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
-        }
-
-        if ((parts & ReportParts.ChurnReasons) == 0) return;
-        for (int i = first; i < end; i++)
-        {
-            ref readonly var m = ref movements[i];
-            if (m.Kind != MovementKind.Churn) continue;
-            foreach (var share in m.ChurnShares)
-            {
-                AddChurn(Get(_churn, (OwnerGroup.All, share.Reason)), share, m, sign);
-                if (byOwner) AddChurn(Get(_churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m, sign);
-            }
-        }
+        if (_last is not null && ReferenceEquals(currency, _lastCurrency)) return _last;
+        if (!_currencies.TryGetValue(currency, out var totals)) _currencies[currency] = totals = new CurrencyTotals(window, byOwner, parts, currency);
+        (_lastCurrency, _last) = (currency, totals);
+        return totals;
     }
 
     /// <summary>Adds another set of sums for the same window (parts of the accounts summed apart, e.g. on several cores).</summary>
     public void Merge(WindowTotals other)
     {
         if (other.Window != window) throw new ArgumentException($"cannot merge {other.Window} into {window}", nameof(other));
-        foreach (var (g, o) in other._nrr) Get(_nrr, g).AddAll(o);
-        foreach (var (g, o) in other._bridge) Get(_bridge, g).AddAll(o);
-        foreach (var (k, o) in other._churn) { var c = Get(_churn, k); c.Mrr += o.Mrr; c.Accounts += o.Accounts; }
+        foreach (var (currency, totals) in other._currencies) Of(currency).Merge(totals);
     }
 
     /// <summary>
@@ -189,19 +171,83 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         return partial[0];
     }
 
+    /// <summary>The native report: rows per owner and account currency, ordered by owner, then currency.</summary>
     public WindowReport ToReport()
     {
-        var nrrRows = _nrr.Where(kv => kv.Value.Accounts > 0)
-            .Select(kv => kv.Value.ToRow(kv.Key)).Order(RowOrder<NrrRow>(r => r.Owner)).ToList();
-        var bridgeRows = _bridge.Select(kv => kv.Value.ToRow(kv.Key)).Where(r => !r.IsZero)
-            .Order(RowOrder<BridgeRow>(r => r.Owner)).ToList();
-        var churnRows = _churn.Where(kv => kv.Value.Mrr != 0 || kv.Value.Accounts != 0)
-            .Select(kv => new ChurnReasonRow(kv.Key.Item1, kv.Key.Item2, kv.Value.Mrr, kv.Value.Accounts))
-            .OrderByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ToList();
+        var parts = _currencies.Values.OrderBy(c => c.Currency, StringComparer.Ordinal).ToList();
+        var nrrRows = parts.SelectMany(c => c.NrrRows()).OrderBy(r => r.Owner, Owners).ThenBy(r => r.Currency, StringComparer.Ordinal).ToList();
+        var bridgeRows = parts.SelectMany(c => c.BridgeRows()).OrderBy(r => r.Owner, Owners).ThenBy(r => r.Currency, StringComparer.Ordinal).ToList();
+        var churnRows = parts.SelectMany(c => c.ChurnRows())
+            .OrderByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ThenBy(r => r.Currency, StringComparer.Ordinal).ToList();
         return new WindowReport(window, nrrRows, bridgeRows,
             churnRows.Where(r => r.Owner.IsAll).ToList(),
-            churnRows.Where(r => !r.Owner.IsAll).OrderBy(r => r.Owner, Comparer<OwnerGroup>.Create(OwnerGroup.Compare)).ToList());
+            churnRows.Where(r => !r.Owner.IsAll).OrderBy(r => r.Owner, Owners).ToList());
     }
+
+    internal static readonly IComparer<OwnerGroup> Owners = Comparer<OwnerGroup>.Create(OwnerGroup.Compare);
+}
+
+/// <summary>One currency's share of a window's sums: its accounts' native amounts.</summary>
+internal sealed class CurrencyTotals(Window window, bool byOwner, ReportParts parts, string currency)
+{
+    public string Currency => currency;
+
+    private readonly Dictionary<OwnerGroup, NrrAcc> _nrr = [];
+    private readonly Dictionary<OwnerGroup, BridgeAcc> _bridge = [];
+    private readonly Dictionary<(OwnerGroup, string), ChurnAcc> _churn = [];
+
+    public Window Window => window;
+
+    public void Add(AccountHistory account, int first, int end, int sign)
+    {
+        var (from, to) = (window.From, window.To);
+        var movements = account.MovementSpan;
+        decimal opening = first > 0 ? movements[first - 1].After : 0;
+        decimal closing = end > 0 ? movements[end - 1].After : 0;
+        if (opening == 0 && closing == 0 && first == end) return;
+
+        // NRR: the cohort is fixed on day `from`, so every in-window movement goes to that owner's row.
+        if (opening > 0 && (parts & ReportParts.Nrr) != 0)
+        {
+            AddToCohort(_nrrAll ??= Get(_nrr, OwnerGroup.All), account, opening, closing, first, end, sign);
+            if (byOwner) AddToCohort(NrrOf(account.OwnerDuring(from)), account, opening, closing, first, end, sign);
+        }
+
+        // Bridge: company-wide needs no transfers; per owner, walk the window's days in order.
+        if ((parts & ReportParts.Bridge) != 0)
+        {
+            var all = _bridgeAll ??= Get(_bridge, OwnerGroup.All);
+            all.Opening += Signed(opening, sign); all.Closing += Signed(closing, sign);
+            for (int i = first; i < end; i++) all.Add(in movements[i], sign);
+            if (byOwner) AttributeBridge(account, first, end, opening, closing, sign);
+        }
+
+        if ((parts & ReportParts.ChurnReasons) == 0) return;
+        for (int i = first; i < end; i++)
+        {
+            ref readonly var m = ref movements[i];
+            if (m.Kind != MovementKind.Churn) continue;
+            foreach (var share in m.ChurnShares)
+            {
+                AddChurn(Get(_churn, (OwnerGroup.All, share.Reason)), share, m, sign);
+                if (byOwner) AddChurn(Get(_churn, (OwnerGroup.Of(account.OwnerDuring(m.Day)), share.Reason)), share, m, sign);
+            }
+        }
+    }
+
+    public void Merge(CurrencyTotals other)
+    {
+        foreach (var (g, o) in other._nrr) Get(_nrr, g).AddAll(o);
+        foreach (var (g, o) in other._bridge) Get(_bridge, g).AddAll(o);
+        foreach (var (k, o) in other._churn) { var c = Get(_churn, k); c.Mrr += o.Mrr; c.Accounts += o.Accounts; }
+    }
+
+    public IEnumerable<NrrRow> NrrRows() => _nrr.Where(kv => kv.Value.Accounts > 0).Select(kv => kv.Value.ToRow(kv.Key, currency));
+
+    public IEnumerable<BridgeRow> BridgeRows() => _bridge.Select(kv => kv.Value.ToRow(kv.Key, currency)).Where(r => !r.IsZero);
+
+    public IEnumerable<ChurnReasonRow> ChurnRows() => _churn.Where(kv => kv.Value.Mrr != 0 || kv.Value.Accounts != 0)
+        .Select(kv => new ChurnReasonRow(kv.Key.Item1, kv.Key.Item2, kv.Value.Mrr, kv.Value.Accounts, currency));
 
     private void AttributeBridge(AccountHistory account, int first, int end, decimal opening, decimal closing, int sign)
     {
@@ -270,9 +316,6 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
     /// </summary>
     private static decimal Signed(decimal value, int sign) => sign switch { 1 => value, -1 => -value, _ => sign * value };
 
-    private static IComparer<T> RowOrder<T>(Func<T, OwnerGroup> key) =>
-        Comparer<T>.Create((a, b) => OwnerGroup.Compare(key(a), key(b)));
-
     private static TAcc Get<TKey, TAcc>(Dictionary<TKey, TAcc> d, TKey key) where TKey : notnull where TAcc : new()
     {
         if (!d.TryGetValue(key, out var acc)) d[key] = acc = new TAcc();
@@ -307,7 +350,7 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
         public decimal Opening, Closing;
         public int Accounts, Retained;
 
-        public NrrRow ToRow(OwnerGroup g) => new(g, Opening, Expansion, Contraction, Churn, Reactivation, Closing, Accounts, Retained);
+        public NrrRow ToRow(OwnerGroup g, string currency) => new(g, Opening, Expansion, Contraction, Churn, Reactivation, Closing, Accounts, Retained, currency);
 
         public void AddAll(NrrAcc o)
         {
@@ -320,7 +363,7 @@ public sealed class WindowTotals(Window window, bool byOwner = true, ReportParts
     {
         public decimal Opening, Closing, TransferIn, TransferOut;
 
-        public BridgeRow ToRow(OwnerGroup g) => new(g, Opening, New, Expansion, Contraction, Churn, Reactivation, TransferIn, TransferOut, Closing, Churned);
+        public BridgeRow ToRow(OwnerGroup g, string currency) => new(g, Opening, New, Expansion, Contraction, Churn, Reactivation, TransferIn, TransferOut, Closing, Churned, 0, currency);
 
         public void AddAll(BridgeAcc o)
         {

@@ -13,6 +13,7 @@ public ref struct StoredFields
     /// <summary>contractId, ownerId, or for a reversal its targetEventId.</summary>
     public ReadOnlySpan<byte> Key;
     public ReadOnlySpan<byte> Reason;
+    public ReadOnlySpan<byte> Currency;
     public DateOnly Date;
     public decimal Amount;
 }
@@ -64,13 +65,14 @@ public static class StoredPayload
             else if (name.SequenceEqual("effectiveDate"u8)) date = value;
             else if (name.SequenceEqual("mrr"u8) || name.SequenceEqual("amount"u8)) amount = value;
             else if (name.SequenceEqual("reason"u8)) f.Reason = value;
+            else if (name.SequenceEqual("currency"u8)) f.Currency = value;
             if (pos >= payload.Length) return false;
             if (payload[pos] == (byte)'}') break;
             if (payload[pos] != (byte)',') return false;
             pos++;
         }
         if (f.EventId.IsEmpty || f.AccountId.IsEmpty || f.Key.IsEmpty) return false;
-        if (f.EventId.Length > MaxFieldLength || f.AccountId.Length > MaxFieldLength || f.Key.Length > MaxFieldLength || f.Reason.Length > MaxFieldLength) return false;
+        if (f.EventId.Length > MaxFieldLength || f.AccountId.Length > MaxFieldLength || f.Key.Length > MaxFieldLength || f.Reason.Length > MaxFieldLength || f.Currency.Length > MaxFieldLength) return false;
         if (f.IsReversal) return true;
         if (!TryDate(date, out f.Date)) return false;
         if (f.Kind is FactKind.Started or FactKind.Expanded or FactKind.Contracted
