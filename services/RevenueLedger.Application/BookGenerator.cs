@@ -2,10 +2,16 @@ using RevenueLedger.Domain;
 
 namespace RevenueLedger.Application;
 
-public sealed record BookOptions(int Accounts, int Owners, DateOnly Start, int Months, int Seed, double Intensity = 1.0)
+public sealed record BookOptions(int Accounts, int Owners, DateOnly Start, int Months, int Seed, double Intensity = 1.0, IReadOnlyList<string>? Currencies = null)
 {
+    /// <summary>The accounts' currencies, the first one the book's base; USD alone unless given.</summary>
+    public IReadOnlyList<string> CurrencyList => Currencies is { Count: > 0 } c ? c : ["USD"];
+
     public void Validate()
     {
+        foreach (var c in CurrencyList)
+            if (c.Length != 3 || !c.All(char.IsAsciiLetterUpper)) throw new LedgerUsageException($"--currencies: '{c}' is not a three-letter upper-case ISO 4217 code");
+        if (CurrencyList.Distinct(StringComparer.Ordinal).Count() != CurrencyList.Count) throw new LedgerUsageException("--currencies: each currency once");
         if (Accounts < 1) throw new LedgerUsageException("--accounts must be at least 1");
         if (Owners < 1 || Owners > 999) throw new LedgerUsageException("--owners must be between 1 and 999");
         if (Months < 1 || Months > 600) throw new LedgerUsageException("--months must be between 1 and 600");
@@ -42,6 +48,7 @@ public static class BookGenerator
         public string Owner { get; set; } = "";
         public bool Churned { get; set; }
         public int SignupMonth { get; set; }
+        public string Currency { get; set; } = "USD";
     }
 
     private sealed record Pending(int ReleaseMonth, DateOnly Date, long Seq, LedgerEvent Event);
@@ -60,6 +67,13 @@ public static class BookGenerator
             a.SignupMonth = rng.NextDouble() < 0.4 ? 0 : rng.Next(0, o.Months);
             a.Owner = OwnerName(1 + rng.Next(o.Owners));
         }
+        // Currencies and rates draw from a generator of their own, so a one-currency book is the same book as before,
+        // and a book in several currencies has the same accounts and movements, only in other currencies.
+        var currencies = o.CurrencyList;
+        var fx = new Random(unchecked((o.Seed * 7919) + 17));
+        foreach (var a in accounts) a.Currency = currencies.Count == 1 ? currencies[0] : currencies[fx.Next(currencies.Count)];
+        // Each currency's worth in a hidden unit, walking ±2% a month; every ordered pair is quoted monthly from it.
+        var worth = currencies.ToDictionary(c => c, c => c == currencies[0] ? 1m : 0.5m + (fx.Next(0, 1_000_001) / 1_000_000m), StringComparer.Ordinal);
         double P(double p) => Math.Min(0.9, p * o.Intensity);
         // Money is drawn in decimal: a uniform fraction in millionths, never a binary floating-point value.
         decimal Fraction() => rng.Next(0, 1_000_001) / 1_000_000m;
@@ -73,6 +87,16 @@ public static class BookGenerator
             DateOnly Day() => monthStart.AddDays(rng.Next(days));
             var batch = new List<(DateOnly Date, long Seq, LedgerEvent Event)>();
             void Emit(DateOnly date, LedgerEvent e) => batch.Add((date, seq, e));
+            if (currencies.Count > 1)
+            {
+                // The first month's rates date back before the installed base's first contracts (up to 400 days early).
+                var early = o.Start.AddDays(-401);
+                var rateDay = month == 0 ? new DateOnly(early.Year, early.Month, 1) : monthStart;
+                foreach (var c in currencies) worth[c] *= 1 + (fx.Next(-20_000, 20_001) / 1_000_000m);
+                foreach (var c in currencies)
+                    foreach (var q in currencies)
+                        if (c != q) Emit(rateDay, new FxRateRecorded(NextId(), c, q, rateDay, Math.Round(worth[c] / worth[q], 6), Metadata.Empty));
+            }
 
             foreach (var a in accounts)
             {
@@ -121,7 +145,7 @@ public static class BookGenerator
                 {
                     var d = Day();
                     var amount = Math.Max(1m, Math.Round(c.Committed * Amount(0.05m, 0.35m), 2));
-                    var e = new ContractExpanded(NextId(), a.Id, c.Id, d, amount, "USD", rng.NextDouble() < 0.7 ? "seats" : "upsell", Metadata.Empty);
+                    var e = new ContractExpanded(NextId(), a.Id, c.Id, d, amount, a.Currency, rng.NextDouble() < 0.7 ? "seats" : "upsell", Metadata.Empty);
                     if (rng.NextDouble() < 0.06)
                     {
                         delayed.Add(new Pending(month + 1 + rng.Next(3), d, seq, e)); // billing sends it late
@@ -138,7 +162,7 @@ public static class BookGenerator
                     var amount = Math.Round(c.Committed * Amount(0.05m, 0.3m), 2);
                     if (amount > 0 && c.Committed - amount > 0)
                     {
-                        Emit(d, new ContractContracted(NextId(), a.Id, c.Id, d, amount, "USD", rng.NextDouble() < 0.6 ? "downgrade" : "seats", Metadata.Empty));
+                        Emit(d, new ContractContracted(NextId(), a.Id, c.Id, d, amount, a.Currency, rng.NextDouble() < 0.6 ? "downgrade" : "seats", Metadata.Empty));
                         c.Committed -= amount;
                     }
                 }
@@ -150,7 +174,7 @@ public static class BookGenerator
                 {
                     // A keying mistake, reversed once noticed; it never counts towards committed MRR.
                     var d = Day();
-                    var wrong = new ContractExpanded(NextId(), a.Id, c.Id, d, Math.Round(c.Committed * 10, 2) + 1, "USD", "seats", Metadata.Empty);
+                    var wrong = new ContractExpanded(NextId(), a.Id, c.Id, d, Math.Round(c.Committed * 10, 2) + 1, a.Currency, "seats", Metadata.Empty);
                     Emit(d, wrong);
                     delayed.Add(new Pending(month, d, seq, new EventReversed(NextId(), a.Id, wrong.EventId, "entered-in-error", Metadata.Empty)));
                 }
@@ -176,7 +200,7 @@ public static class BookGenerator
                 var meta = rng.NextDouble() < 0.3
                     ? Metadata.From([new("source", "billing"), new("plan", Plans[rng.Next(Plans.Length)]), new("invoice", $"INV-{seq:D8}")])
                     : Metadata.Empty;
-                Emit(d, new ContractStarted(NextId(), a.Id, contract.Id, d, mrr, "USD", meta));
+                Emit(d, new ContractStarted(NextId(), a.Id, contract.Id, d, mrr, a.Currency, meta));
             }
         }
         foreach (var p in delayed.OrderBy(p => p.Seq)) yield return p.Event;

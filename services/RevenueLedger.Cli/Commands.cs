@@ -19,14 +19,20 @@ internal static class GenerateCommand
         var months = new Option<int>("--months") { Description = "Months of history", DefaultValueFactory = _ => 36 };
         var seed = new Option<int>("--seed") { Description = "Random seed; the same seed gives the same file", DefaultValueFactory = _ => 1 };
         var intensity = new Option<double>("--intensity") { Description = "Activity multiplier: events per account-month (default 1)", DefaultValueFactory = _ => 1.0 };
+        var currencies = new Option<string>("--currencies")
+        {
+            Description = "Comma-separated account currencies, e.g. USD,EUR,GBP (default USD); with several, each account takes one and monthly rates between every pair are recorded",
+            DefaultValueFactory = _ => "USD",
+        };
         var cmd = new Command("generate", "Write a realistic, deterministic book of revenue events as JSONL to stdout")
         {
-            accounts, owners, start, months, seed, intensity,
+            accounts, owners, start, months, seed, intensity, currencies,
         };
         cmd.SetAction(async (p, ct) =>
         {
             var options = new BookOptions(p.GetValue(accounts), p.GetValue(owners),
-                p.GetResult(start) is null ? new DateOnly(2022, 1, 1) : p.GetValue(start), p.GetValue(months), p.GetValue(seed), p.GetValue(intensity));
+                p.GetResult(start) is null ? new DateOnly(2022, 1, 1) : p.GetValue(start), p.GetValue(months), p.GetValue(seed), p.GetValue(intensity),
+                p.GetValue(currencies)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));
             foreach (var e in BookGenerator.Generate(options))
                 await stdout.WriteLineAsync(WireFormat.ToWireJson(e).AsMemory(), ct);
             await stdout.FlushAsync(ct);
