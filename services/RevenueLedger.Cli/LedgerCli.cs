@@ -24,6 +24,7 @@ public static class LedgerCli
             VerifyCommand.Create(stdout),
             ProjectCommand.Create(stdout),
             DemoCommand.Create(stdout),
+            FxCommand.Create(stdout),
             ServeCommand.Create(stdout, stderr),
         };
         var parse = root.Parse(args);
@@ -66,19 +67,21 @@ public static class LedgerCli
     }
 
     /// <summary>The reporting currency: an ISO 4217 code; default LEDGER_CURRENCY, else USD (spec §10).</summary>
-    public static Option<string> CurrencyOption() => new("--currency")
+    public static Option<string> CurrencyOption(string name = "--currency", string description = "Reporting currency (ISO 4217, e.g. EUR); default: LEDGER_CURRENCY, else USD") => new(name)
     {
-        Description = "Reporting currency (ISO 4217, e.g. EUR); default: LEDGER_CURRENCY, else USD",
+        Description = description,
         HelpName = "code",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD",
+        DefaultValueFactory = _ => DefaultCurrency,
         CustomParser = r =>
         {
-            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : (Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD");
+            var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : DefaultCurrency;
             if (IsCurrency(text)) return text;
-            r.AddError($"--currency must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{text}'");
+            r.AddError($"{name} must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{text}'");
             return "";
         },
     };
+
+    private static string DefaultCurrency => Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD";
 
     public static bool IsCurrency(string s) => s.Length == 3 && s.All(char.IsAsciiLetterUpper);
 
