@@ -15,7 +15,11 @@ internal static class DemoCommand
     {
         var accounts = new Option<int>("--accounts") { Description = "Accounts in the generated book", DefaultValueFactory = _ => 5000 };
         var path = new Option<string>("--path") { Description = "SQLite file to create afresh", DefaultValueFactory = _ => "./data/demo.db" };
-        var cmd = new Command("demo", "Generate a three-year book, import it into a fresh store and print NRR, GRR, the bridge and churn reasons") { accounts, path };
+        var currency = LedgerCli.CurrencyOption();
+        var cmd = new Command("demo", "Generate a three-year book in USD, EUR and GBP, import it into a fresh store and print NRR, GRR, the bridge and churn reasons in one reporting currency")
+        {
+            accounts, path, currency,
+        };
         cmd.SetAction(async (p, ct) =>
         {
             var output = Output.For(stdout);
@@ -23,9 +27,10 @@ internal static class DemoCommand
             var file = p.GetValue(path)!;
             Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(file))!);
             foreach (var suffix in new[] { "", "-wal", "-shm" }) File.Delete(file + suffix);
-            var book = new BookOptions(p.GetValue(accounts), Owners: 12, Start: new DateOnly(2023, 1, 1), Months: 36, Seed: 2026);
+            var book = new BookOptions(p.GetValue(accounts), Owners: 12, Start: new DateOnly(2023, 1, 1), Months: 36, Seed: 2026, Currencies: ["USD", "EUR", "GBP"]);
+            var reporting = p.GetValue(currency)!;
             var lines = BookGenerator.Generate(book).Select(WireFormat.ToWireJson).ToList();
-            output.Line($"generated {lines.Count:N0} events for {book.Accounts:N0} accounts and {book.Owners} owners, {book.Start:yyyy-MM} to {book.Start.AddMonths(book.Months - 1):yyyy-MM}");
+            output.Line($"generated {lines.Count:N0} events for {book.Accounts:N0} accounts and {book.Owners} owners in {string.Join(", ", book.CurrencyList)}, {book.Start:yyyy-MM} to {book.Start.AddMonths(book.Months - 1):yyyy-MM}, with monthly exchange rates");
 
             await using var store = await SqliteEventStore.OpenAsync(file, ct: ct);
             var summary = await output.ProgressAsync("importing", lines.Count, progress => Importer.ImportAsync(new Ledger(store), lines, progress: progress, ct: ct));
@@ -35,12 +40,13 @@ internal static class DemoCommand
             var snapshot = await LedgerSnapshot.LoadAsync(store, ct: ct);
             var end = book.Start.AddMonths(book.Months);
             var quarters = Window.Calendar(WindowKind.Quarter, end.AddMonths(-12), end);
-            var reports = snapshot.Report(quarters);
+            var reports = snapshot.ReportIn(reporting, quarters);
+            output.Line($"reporting currency: {reporting} (constant currency at each quarter's opening rate; the bridge's fx line is the rate moves)");
             PrintNrr(output, reports);
-            PrintBridge(output, reports);
-            PrintPareto(output, snapshot.Report(new Window(quarters[0].From, end)));
+            PrintBridge(output, reports, reporting);
+            PrintPareto(output, snapshot.ReportIn(reporting, new Window(quarters[0].From, end)), reporting);
             output.Line();
-            output.Line($"as of position {snapshot.Position}; done in {clock.Elapsed.TotalSeconds:F1} s. Try: ledger report --store sqlite:{file} --from {Dates.Format(quarters[0].From)} --to {Dates.Format(end)} --window quarter");
+            output.Line($"as of position {snapshot.Position}; done in {clock.Elapsed.TotalSeconds:F1} s. Try: ledger report --store sqlite:{file} --from {Dates.Format(quarters[0].From)} --to {Dates.Format(end)} --window quarter --currency EUR");
             return LedgerCli.Ok;
         });
         return cmd;
@@ -63,21 +69,21 @@ internal static class DemoCommand
         output.Table(header, rows);
     }
 
-    private static void PrintBridge(Output output, IReadOnlyList<WindowReport> reports)
+    private static void PrintBridge(Output output, IReadOnlyList<WindowReport> reports, string currency)
     {
-        output.Heading("Company MRR bridge");
+        output.Heading($"Company MRR bridge ({currency})");
         var rows = reports.Select(r => (r.Window, Row: r.Bridge.FirstOrDefault(b => b.Owner.IsAll)))
             .Select(x => new[]
             {
                 Quarter(x.Window), Amount(x.Row?.OpeningMrr ?? 0), Amount(x.Row?.New ?? 0), Amount(x.Row?.Expansion ?? 0), Amount(-(x.Row?.Contraction ?? 0)),
-                Amount(-(x.Row?.Churn ?? 0)), Amount(x.Row?.Reactivation ?? 0), Amount(x.Row?.ClosingMrr ?? 0),
+                Amount(-(x.Row?.Churn ?? 0)), Amount(x.Row?.Reactivation ?? 0), Amount(x.Row?.FxImpact ?? 0), Amount(x.Row?.ClosingMrr ?? 0),
             });
-        output.Table(["quarter", "opening", "new", "expansion", "contraction", "churn", "reactivation", "closing"], rows);
+        output.Table(["quarter", "opening", "new", "expansion", "contraction", "churn", "reactivation", "fx", "closing"], rows);
     }
 
-    private static void PrintPareto(Output output, WindowReport year)
+    private static void PrintPareto(Output output, WindowReport year, string currency)
     {
-        output.Heading($"Churn reasons {year.Window} (Pareto)");
+        output.Heading($"Churn reasons {year.Window} (Pareto, {currency})");
         var rows = ReportFormats.Pareto(year.ChurnReasons)
             .Select(x => new[] { x.Row.Reason, Amount(x.Row.MrrLost), x.Row.Accounts.ToString(CultureInfo.InvariantCulture), Percent(x.Share), Percent(x.Cumulative) });
         output.Table(["reason", "MRR lost", "accounts", "share", "cumulative"], rows);

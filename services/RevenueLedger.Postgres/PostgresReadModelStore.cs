@@ -144,6 +144,57 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             CREATE OR REPLACE VIEW {reporting}.fx_rates AS
                 SELECT f.currency, f.quote_currency AS "quoteCurrency", f.effective_date AS "effectiveDate", f.rate, f.position
                 FROM {ledger}.rm_fx_rate f WHERE f.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)};
+            CREATE OR REPLACE FUNCTION {reporting}.rate_in_force(from_currency text, into_currency text, on_day date) RETURNS numeric
+                LANGUAGE plpgsql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+                DECLARE found numeric;
+                BEGIN
+                    IF from_currency = into_currency OR from_currency = '' THEN RETURN 1; END IF;
+                    SELECT f.rate INTO found FROM {ledger}.rm_fx_rate f
+                        WHERE f.generation = (SELECT generation FROM {ledger}.rm_current WHERE id = 1)
+                          AND f.currency = from_currency AND f.quote_currency = into_currency AND f.effective_date <= on_day
+                        ORDER BY f.effective_date DESC, f.position DESC LIMIT 1;
+                    IF found IS NULL THEN
+                        RAISE EXCEPTION 'fx-rate-missing: no %→% exchange rate is in force on %', from_currency, into_currency, on_day
+                            USING ERRCODE = 'P0001', HINT = 'record one (FxRateRecorded) effective on or before that day';
+                    END IF;
+                    RETURN found;
+                END $fn$;
+            CREATE OR REPLACE FUNCTION {reporting}.nrr_in(reporting_currency text, kind text, from_day date, to_day date)
+                RETURNS TABLE ("windowKind" text, "from" date, "to" date, "ownerId" text, currency text, "openingMrr" numeric, expansion numeric,
+                               contraction numeric, churn numeric, reactivation numeric, "closingMrr" numeric, "accountsOpening" int,
+                               "accountsRetained" int, nrr numeric, grr numeric)
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+                WITH converted AS (
+                    SELECT n.*, CASE WHEN n.opening_mrr = 0 AND n.expansion = 0 AND n.contraction = 0 AND n.churn = 0 AND n.reactivation = 0 AND n.closing_mrr = 0
+                                     THEN 1 ELSE {reporting}.rate_in_force(n.currency, reporting_currency, n.window_from) END AS r
+                    FROM {ledger}.rm_nrr n WHERE n.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)}
+                      AND n.window_kind = kind AND n.window_from >= from_day AND n.window_from < to_day)
+                SELECT c.window_kind, c.window_from, c.window_to, CASE WHEN c.owner_key = '*' THEN '*' ELSE c.owner_id END, reporting_currency,
+                       sum(c.opening_mrr * c.r), sum(c.expansion * c.r), sum(c.contraction * c.r), sum(c.churn * c.r), sum(c.reactivation * c.r),
+                       sum(c.closing_mrr * c.r), sum(c.accounts_opening)::int, sum(c.accounts_retained)::int,
+                       sum(c.closing_mrr * c.r) / NULLIF(sum(c.opening_mrr * c.r), 0),
+                       (sum(c.opening_mrr * c.r) - sum(c.contraction * c.r) - sum(c.churn * c.r)) / NULLIF(sum(c.opening_mrr * c.r), 0)
+                FROM converted c GROUP BY c.window_kind, c.window_from, c.window_to, c.owner_key, c.owner_id
+                $fn$;
+            CREATE OR REPLACE FUNCTION {reporting}.bridge_in(reporting_currency text, kind text, from_day date, to_day date)
+                RETURNS TABLE ("windowKind" text, "from" date, "to" date, "ownerId" text, currency text, "openingMrr" numeric, new numeric,
+                               expansion numeric, contraction numeric, churn numeric, reactivation numeric, "transferIn" numeric,
+                               "transferOut" numeric, "fxImpact" numeric, "closingMrr" numeric, "accountsChurned" int)
+                LANGUAGE sql STABLE SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $fn$
+                WITH converted AS (
+                    SELECT b.*,
+                           CASE WHEN b.opening_mrr = 0 AND b.new_mrr = 0 AND b.expansion = 0 AND b.contraction = 0 AND b.churn = 0 AND b.reactivation = 0
+                                     AND b.transfer_in = 0 AND b.transfer_out = 0 AND b.closing_mrr = 0
+                                THEN 1 ELSE {reporting}.rate_in_force(b.currency, reporting_currency, b.window_from) END AS r,
+                           CASE WHEN b.closing_mrr = 0 THEN NULL ELSE {reporting}.rate_in_force(b.currency, reporting_currency, b.window_to) END AS r_close
+                    FROM {ledger}.rm_bridge b WHERE b.{string.Format(System.Globalization.CultureInfo.InvariantCulture, Current, ledger)}
+                      AND b.window_kind = kind AND b.window_from >= from_day AND b.window_from < to_day)
+                SELECT c.window_kind, c.window_from, c.window_to, CASE WHEN c.owner_key = '*' THEN '*' ELSE c.owner_id END, reporting_currency,
+                       sum(c.opening_mrr * c.r), sum(c.new_mrr * c.r), sum(c.expansion * c.r), sum(c.contraction * c.r), sum(c.churn * c.r),
+                       sum(c.reactivation * c.r), sum(c.transfer_in * c.r), sum(c.transfer_out * c.r),
+                       sum(c.closing_mrr * (coalesce(c.r_close, c.r) - c.r)), sum(c.closing_mrr * coalesce(c.r_close, c.r)), sum(c.accounts_churned)::int
+                FROM converted c GROUP BY c.window_kind, c.window_from, c.window_to, c.owner_key, c.owner_id
+                $fn$;
             DO $$ BEGIN
                 IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{BiRole}') THEN CREATE ROLE {BiRole} NOLOGIN; END IF;
             EXCEPTION
@@ -153,6 +204,7 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             DO $$ BEGIN
                 GRANT USAGE ON SCHEMA {reporting} TO {BiRole};
                 GRANT SELECT ON ALL TABLES IN SCHEMA {reporting} TO {BiRole};
+                GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA {reporting} TO {BiRole};
             EXCEPTION WHEN undefined_object THEN RAISE NOTICE 'role {BiRole} does not exist';
             END $$;
             """, ct);

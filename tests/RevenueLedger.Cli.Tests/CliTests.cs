@@ -140,7 +140,7 @@ public sealed class CliTests : IDisposable
     {
         var r = await Cli.RunAsync("demo", "--accounts", "300", "--path", _dir.File("demo.db"));
         Assert.True(r.Exit == 0, r.Err);
-        foreach (var text in new[] { "NRR / GRR by owner", "Q4 2025 NRR", "Company MRR bridge", "Churn reasons", "cumulative", "0 invalid, 0 rejected" })
+        foreach (var text in new[] { "NRR / GRR by owner", "Q4 2025 NRR", "Company MRR bridge (USD)", " fx ", "in USD, EUR, GBP", "reporting currency: USD", "Churn reasons", "cumulative", "0 invalid, 0 rejected" })
             Assert.Contains(text, r.Out, StringComparison.Ordinal);
         Assert.Equal(0, (await Cli.RunAsync("verify", "--store", "sqlite:" + _dir.File("demo.db"))).Exit);
     }

@@ -246,6 +246,49 @@ public sealed class ReadModelTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_bi_role_converts_native_rows_into_a_reporting_currency_as_the_gateway_does_and_a_missing_rate_is_an_error()
+    {
+        // The scenario's refusals (4 invalid, 1 rejected) are part of it; what is stored is what the expected files count.
+        var summary = await Importer.ImportAsync(new Ledger(_log), File.ReadLines(Shared.File("multi-currency.jsonl")));
+        Assert.Equal((61L, 5L), (summary.HeadPosition, summary.Count(Outcome.Invalid) + summary.Count(Outcome.Rejected)));
+        await new Application.Projections.Projector(_log, _readModels, 1).CatchUpAsync();
+        var reporting = PostgresReadModelStore.ReportingSchema(_schema.Name);
+        await using var c = new NpgsqlConnection(_schema.ConnectionString);
+        await c.OpenAsync();
+        await using (var role = new NpgsqlCommand($"SET ROLE {PostgresReadModelStore.BiRole}", c)) await role.ExecuteNonQueryAsync();
+
+        using var expected = System.Text.Json.JsonDocument.Parse(File.ReadAllText(Shared.File("multi-currency.quarters-eur.json")));
+        int compared = 0;
+        foreach (var window in expected.RootElement.GetProperty("windows").EnumerateArray())
+        {
+            var from = DateOnly.Parse(window.GetProperty("from").GetString()!, System.Globalization.CultureInfo.InvariantCulture);
+            foreach (var (function, part, fields) in new[]
+            {
+                ("nrr_in", "nrr", new[] { "openingMrr", "closingMrr", "expansion" }),
+                ("bridge_in", "bridge", new[] { "openingMrr", "new", "fxImpact", "closingMrr" }),
+            })
+                foreach (var row in window.GetProperty(part).EnumerateArray())
+                {
+                    await using var cmd = new NpgsqlCommand(
+                        $"""SELECT {string.Join(", ", fields.Select(f => $"\"{f}\""))} FROM "{reporting}".{function}('EUR', 'quarter', DATE '2024-01-01', DATE '2025-01-01') WHERE "from" = @from AND "ownerId" IS NOT DISTINCT FROM @owner""", c);
+                    cmd.Parameters.AddWithValue("from", from);
+                    cmd.Parameters.AddWithValue("owner", (object?)row.GetProperty("ownerId").GetString() ?? DBNull.Value);
+                    await using var r = await cmd.ExecuteReaderAsync();
+                    Assert.True(await r.ReadAsync(), $"{function} {from} {row.GetProperty("ownerId")}");
+                    for (int i = 0; i < fields.Length; i++)
+                        Assert.Equal(decimal.Parse(row.GetProperty(fields[i]).GetString()!, System.Globalization.CultureInfo.InvariantCulture), r.GetDecimal(i));
+                    compared++;
+                }
+        }
+        Assert.True(compared >= 20, $"{compared} rows compared");
+
+        // No EUR→GBP rate is recorded: the function refuses, as the gateway does, rather than dropping EUR accounts.
+        await using var missing = new NpgsqlCommand($"""SELECT count(*) FROM "{reporting}".nrr_in('GBP', 'quarter', DATE '2024-01-01', DATE '2025-01-01')""", c);
+        var refused = await Assert.ThrowsAsync<PostgresException>(() => missing.ExecuteScalarAsync());
+        Assert.StartsWith("fx-rate-missing: no EUR→GBP exchange rate is in force on 2024-01-01", refused.MessageText, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task The_bi_role_reads_the_reporting_views_and_nothing_else()
     {
         await ImportAsync(File.ReadLines(Shared.File("worked-example.jsonl")).Where((_, i) => i < 21 || i == 34));
