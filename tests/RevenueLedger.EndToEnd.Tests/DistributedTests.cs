@@ -55,6 +55,21 @@ public sealed class DistributedTests(ITestOutputHelper output)
         await Scenarios.AssertReportsAsync(t.Reader, "worked-example.q1-2024.json", "quarter");
         t.Reader.DefaultRequestHeaders.Remove("traceparent");
 
+        // Exchange rates travel the bus like every event, and the gateway reports in the currency asked for: the
+        // worked example's accounts are all in USD, so in EUR its Q1 opening is 4400 × the USD→EUR rate of 2024-01-01.
+        long ratePosition = 0;
+        foreach (var rate in new[] { ("USD", "EUR", "2023-12-01", "0.9"), ("USD", "EUR", "2024-04-01", "0.95") })
+        {
+            using var fx = JsonDocument.Parse($$"""{"type":"FxRateRecorded","currency":"{{rate.Item1}}","quoteCurrency":"{{rate.Item2}}","effectiveDate":"{{rate.Item3}}","rate":"{{rate.Item4}}"}""");
+            var answer = await client.GetResponse<RevenueEventAccepted, RevenueEventRefused>(new RecordRevenueEvent(fx.RootElement.Clone()));
+            Assert.True(answer.Is(out Response<RevenueEventAccepted>? recorded) && !recorded!.Message.Duplicate, "a rate over the bus is recorded");
+            ratePosition = recorded!.Message.Position;
+        }
+        var inEuro = await t.Reader.GetJsonAsync($"/v1/nrr/windows?window=quarter&from=2024-01-01&to=2024-04-01&currency=EUR&minPosition={ratePosition}");
+        var q1 = inEuro.Body.GetProperty("windows")[0];
+        Assert.Equal("EUR", q1.GetProperty("currency").GetString());
+        Assert.Equal("3960", q1.GetProperty("rows").EnumerateArray().Single(r => r.GetProperty("ownerId").GetString() == "*").GetProperty("openingMrr").GetString());
+
         // Submit → visible in the gateway: the relay of notifications end to end (LedgerAdvanced → projector →
         // ReadModelAdvanced → gateway), measured as a client sees it.
         var latencies = new List<double>();

@@ -104,6 +104,26 @@ public sealed class IngestionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Rates_go_in_single_and_in_batches_and_an_account_keeps_its_currency()
+    {
+        const string Rate = """{"type":"FxRateRecorded","eventId":"fx-1","currency":"EUR","quoteCurrency":"USD","effectiveDate":"2024-01-01","rate":"1.1"}""";
+        Assert.Equal(HttpStatusCode.Created, (await _api.Writer.PostAsync("/v1/events", Rate)).Status);
+        var batch = await _api.Writer.PostAsync("/v1/events/batch", Batch(Rate,
+            """{"type":"FxRateRecorded","eventId":"fx-2","currency":"GBP","quoteCurrency":"USD","effectiveDate":"2024-01-01","rate":"1.27"}""",
+            """{"type":"ContractStarted","eventId":"eu-1","accountId":"eu","contractId":"c1","effectiveDate":"2024-01-01","mrr":"100","currency":"EUR"}"""));
+        Assert.Equal(HttpStatusCode.Created, batch.Status);
+        Assert.Equal(["duplicate", "accepted", "accepted"], batch.Body.GetProperty("items").EnumerateArray().Select(i => i.GetProperty("outcome").GetString()));
+
+        var second = await _api.Writer.PostAsync("/v1/events",
+            """{"type":"ContractStarted","eventId":"eu-2","accountId":"eu","contractId":"c2","effectiveDate":"2024-02-01","mrr":"50","currency":"USD"}""");
+        Assert.Contains("is in EUR", second.AssertProblem((HttpStatusCode)422, "account-currency-mismatch").GetProperty("detail").GetString(), StringComparison.Ordinal);
+        var withAccount = await _api.Writer.PostAsync("/v1/events",
+            """{"type":"FxRateRecorded","accountId":"eu","currency":"EUR","quoteCurrency":"USD","effectiveDate":"2024-02-01","rate":"1.1"}""");
+        Assert.Equal("accountId", withAccount.AssertProblem(HttpStatusCode.BadRequest, "unknown-field").GetProperty("field").GetString());
+        Assert.Equal(3, await HeadAsync());
+    }
+
+    [Fact]
     public async Task A_batch_is_stored_whole_with_its_first_and_last_positions()
     {
         await _api.Writer.PostAsync("/v1/events", Started("acme", eventId: "e-1"));
