@@ -12,7 +12,7 @@ internal static class CurrencyQueries
     {
         using var client = new HttpClient { BaseAddress = new Uri(gateway) };
         client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", readerKey);
-        for (int i = 0; i < 20; i++) (await client.GetAsync($"{path}&warm={i}")).EnsureSuccessStatusCode();
+        for (int i = 0; i < 200; i++) (await client.GetAsync($"{path}&warm={i}")).EnsureSuccessStatusCode();
         var times = new double[count];
         for (int i = 0; i < count; i++)
         {

@@ -9,6 +9,7 @@ if (args.Length == 2 && args[0] == "report-phases") return await ReportPhases.Ru
 if (args.Length == 2 && args[0] == "postgres-copy") return await PostgresBaselines.CopyAsync(args[1]);
 if (args.Length == 7 && args[0] == "http-load") return await HttpLoad.RunAsync(args[1], args[2], args[3], args[4], args[5], args[6]);
 if (args.Length == 5 && args[0] == "currency-queries") return await CurrencyQueries.RunAsync(args[1], args[2], args[3], int.Parse(args[4], CultureInfo.InvariantCulture));
+if (args.Length == 3 && args[0] == "read-model-phases") return await ReadModelPhases.RunAsync(args[1], args[2]);
 if (args.Length == 3 && args[0] == "store-paths") return await StorePaths.RunAsync(args[1], args[2]);
 if (args.Length == 2 && args[0] == "postgres-read") return await PostgresBaselines.ReadAsync(args[1]);
 if (args.Length < 2 || args[0] != "sqlite-import")

@@ -20,12 +20,26 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
     private readonly SemaphoreSlim _asOfGate = new(1, 1);
     private readonly LinkedList<LedgerSnapshot> _asOf = new();
 
+    /// <summary>
+    /// Calendar windows in <paramref name="currency"/>. The native rows (sums per account currency) of a range are kept
+    /// while the read models stay at their generation and position, so the same windows in another currency, or asked
+    /// again by a dashboard, cost a conversion rather than another read of every row.
+    /// </summary>
     public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, string currency, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
-        if (await ReadModelReports.TryReportAsync(stores.ReadModels, windows, kind, byOwner, currency, this, ct) is { } r) return r;
-        return (0, new LedgerSnapshot(0, []).ReportIn(currency, windows, byOwner));
+        var key = (kind, from, to, byOwner);
+        if (!_native.TryGetValue(key, out var native) || native.Generation != watcher.Generation || native.Position < watcher.Position)
+        {
+            native = await ReadModelReports.TryReportNativeAsync(stores.ReadModels, windows, kind, byOwner, this, ct);
+            if (native is null) return (0, new LedgerSnapshot(0, []).ReportIn(currency, windows, byOwner));
+            if (_native.Count >= 256) _native.Clear();
+            _native[key] = native;
+        }
+        return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position));
     }
+
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<(WindowKind, DateOnly, DateOnly, bool), NativeReports> _native = new();
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)
     {

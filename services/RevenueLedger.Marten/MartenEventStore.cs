@@ -291,21 +291,7 @@ public sealed class MartenEventStore : RevenueLedger.EventStore.IEventStore, ICo
         cmd.Parameters.AddWithValue("from", fromPosition);
         cmd.Parameters.AddWithValue("to", toPosition ?? long.MaxValue);
         cmd.Parameters.Add(new NpgsqlParameter("type", NpgsqlTypes.NpgsqlDbType.Text) { Value = (object?)storedType ?? DBNull.Value });
-        await using var r = await cmd.ExecuteReaderAsync(ct);
-        var batch = new RawEventBatch();
-        while (r.Read())
-        {
-            int typeLength = (int)r.GetBytes(1, 0, null, 0, 0), payloadLength = (int)r.GetBytes(2, 0, null, 0, 0);
-            var (buffer, offset) = batch.Reserve(r.GetInt64(0), typeLength, payloadLength);
-            if (r.GetBytes(1, 0, buffer, offset, typeLength) != typeLength || r.GetBytes(2, 0, buffer, offset + typeLength, payloadLength) != payloadLength)
-                throw new InvalidDataException($"short read of the event at position {r.GetInt64(0)}");
-            if (batch.IsFull)
-            {
-                yield return batch;
-                batch = new RawEventBatch();
-            }
-        }
-        if (batch.Count > 0) yield return batch;
+        await foreach (var batch in PostgresEventStore.RawBatchesAsync(cmd, ct)) yield return batch;
     }
 
     public async Task<IReadOnlyDictionary<string, RecordedEvent>> FindEventsAsync(IReadOnlyCollection<string> eventIds, CancellationToken ct = default)

@@ -401,10 +401,18 @@ public sealed class PostgresEventStore : IEventStore, IConnectionPoolOwner
         await using var cmd = _db.CreateCommand($"SELECT position, event_type, payload FROM events WHERE position >= @from AND position <= @to{filter} ORDER BY position");
         cmd.Parameters.AddWithValue("from", fromPosition);
         cmd.Parameters.AddWithValue("to", toPosition ?? long.MaxValue);
+        await foreach (var batch in RawBatchesAsync(cmd, ct)) yield return batch;
+    }
+
+    /// <summary>
+    /// The rows of a query of (position, stored type, payload) as raw batches. Rows are consumed synchronously: the
+    /// data arrive in large buffers, and an await per row costs more than it saves. Text columns are copied as their
+    /// UTF-8 bytes straight into the batch: no string per row.
+    /// </summary>
+    public static async IAsyncEnumerable<RawEventBatch> RawBatchesAsync(NpgsqlCommand cmd, [EnumeratorCancellation] CancellationToken ct)
+    {
         await using var r = await cmd.ExecuteReaderAsync(ct);
         var batch = new RawEventBatch();
-        // Rows are consumed synchronously: the data arrive in large buffers, and an await per row costs more than it saves.
-        // Text columns are copied as their UTF-8 bytes straight into the batch: no string per row.
         while (r.Read())
         {
             int typeLength = (int)r.GetBytes(1, 0, null, 0, 0), payloadLength = (int)r.GetBytes(2, 0, null, 0, 0);

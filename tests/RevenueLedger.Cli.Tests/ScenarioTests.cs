@@ -68,6 +68,46 @@ public sealed class ScenarioTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task As_of_a_position_a_report_converts_with_the_rates_known_then()
+    {
+        // fx-eurusd-2024-04 (line 33) was recorded late, at position 32: before it, the March rate was in force on 2024-04-01.
+        var store = await ImportAsync("sqlite", "multi-currency");
+        async Task<string[]> RatesOfQ2(long? asOf)
+        {
+            var args = new List<string> { "report", "--store", store, "--from", "2024-04-01", "--to", "2024-07-01", "--format", "json", "--currency", "USD" };
+            if (asOf is { } p) args.AddRange(["--as-of-position", p.ToString(CultureInfo.InvariantCulture)]);
+            var r = await Cli.RunAsync([.. args]);
+            Assert.True(r.Exit == 0, r.Err);
+            using var doc = JsonDocument.Parse(r.Out);
+            return doc.RootElement.GetProperty("windows")[0].GetProperty("rates").EnumerateArray()
+                .Where(x => x.GetProperty("currency").GetString() == "EUR" && x.GetProperty("date").GetString() == "2024-04-01")
+                .Select(x => $"{x.GetProperty("rate").GetString()}@{x.GetProperty("position").GetInt64()}").ToArray();
+        }
+        Assert.Equal(["1.08@20"], await RatesOfQ2(31));
+        Assert.Equal(["1.079@32"], await RatesOfQ2(32));
+        Assert.Equal(["1.079@32"], await RatesOfQ2(null));
+    }
+
+    [Fact]
+    public async Task A_total_that_would_reach_ten_to_the_fourteenth_in_the_reporting_currency_is_refused()
+    {
+        var book = _dir.File("big.jsonl");
+        await System.IO.File.WriteAllLinesAsync(book, [
+            """{"type":"FxRateRecorded","eventId":"fx-1","currency":"EUR","quoteCurrency":"JPY","effectiveDate":"2024-01-01","rate":"160000"}""",
+            """{"type":"ContractStarted","eventId":"big-1","accountId":"big","contractId":"c1","effectiveDate":"2024-01-01","mrr":"1000000000","currency":"EUR"}""",
+        ]);
+        var store = "sqlite:" + _dir.File("big.db");
+        Assert.Equal(0, (await Cli.RunAsync("import", book, "--store", store)).Exit);
+        var inEuro = await Cli.RunAsync("report", "--store", store, "--from", "2024-02-01", "--to", "2024-03-01", "--currency", "EUR", "--format", "json");
+        Assert.True(inEuro.Exit == 0, inEuro.Err);
+        var inYen = await Cli.RunAsync("report", "--store", store, "--from", "2024-02-01", "--to", "2024-03-01", "--currency", "JPY", "--format", "json");
+        Assert.NotEqual(0, inYen.Exit);
+        Assert.Equal("", inYen.Out.Trim());
+        Assert.Contains("amount-overflow", inYen.Err, StringComparison.Ordinal);
+        Assert.Contains("would reach 10^14 JPY", inYen.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task A_reporting_currency_that_is_no_iso_code_is_refused()
     {
         var store = await ImportAsync("sqlite", "multi-currency");

@@ -17,7 +17,11 @@ public static class ReadModelReports
         return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position));
     }
 
-    private static async Task<(long Position, IReadOnlyList<WindowReport> Reports, FxRateTable Rates)?> TryReportNativeAsync(
+    /// <summary>
+    /// The same before conversion: native sums per account currency, the rates and the generation they belong to —
+    /// what a long-lived reader can keep and convert into any currency while the read models stay where they are.
+    /// </summary>
+    public static async Task<NativeReports?> TryReportNativeAsync(
         IReadModelStore readModels, IReadOnlyList<Window> windows, WindowKind? kind, bool byOwner, IHeldHistories? held, CancellationToken ct)
     {
         if (windows.Count == 0) return null;
@@ -32,13 +36,13 @@ public static class ReadModelReports
             held?.Offer(view.Generation, snapshot);
         }
         else if (held?.Get(view.Generation, view.Position) is { } kept) snapshot = kept;
-        if (kind is null) return (view.Position, snapshot!.Report(windows, byOwner), rates);
+        if (kind is null) return new NativeReports(view.Generation, view.Position, snapshot!.Report(windows, byOwner), rates);
         // Windows are projected up to the last effective date in the log; a later one (the current quarter before
         // anything happened in it) still has opening MRR, so it comes from the histories read in the same view.
         var reports = view.Windows
             .Select(w => w.Nrr.Count == 0 && w.Bridge.Count == 0 && w.ChurnReasons.Count == 0 && snapshot is not null ? snapshot.Report(w.Window) : w)
             .ToList();
-        return (view.Position, byOwner ? reports : reports.Select(CompanyOnly).ToList(), rates);
+        return new NativeReports(view.Generation, view.Position, byOwner ? reports : reports.Select(CompanyOnly).ToList(), rates);
     }
 
     /// <summary>Stored rows back into reports, in the order <see cref="Reports.Compute"/> gives them.</summary>
@@ -59,6 +63,9 @@ public static class ReadModelReports
     private static WindowReport CompanyOnly(WindowReport r) =>
         new(r.Window, r.Nrr.Where(n => n.Owner.IsAll).ToList(), r.Bridge.Where(b => b.Owner.IsAll).ToList(), r.ChurnReasons, []);
 }
+
+/// <summary>Window reports as summed (native, per account currency) at one generation and position, with the rates known there.</summary>
+public sealed record NativeReports(int Generation, long Position, IReadOnlyList<WindowReport> Reports, FxRateTable Rates);
 
 /// <summary>
 /// Account histories a long-lived reader (the gateway) keeps between requests, per read-model generation and

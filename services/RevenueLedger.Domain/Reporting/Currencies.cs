@@ -112,21 +112,49 @@ public static class Conversion
             foreach (var row in rows) total = Check(total + Check(amount(row), what), what);
             return total;
         }
+        static IEnumerable<T> ByOwner<T>(IReadOnlyList<T> rows, Func<T, OwnerGroup> owner)
+        {
+            for (int i = 1; i < rows.Count; i++)
+                if (WindowTotals.Owners.Compare(owner(rows[i - 1]), owner(rows[i])) > 0) return rows.OrderBy(owner, WindowTotals.Owners);
+            return rows;
+        }
 
-        var nrr = native.Nrr.GroupBy(r => r.Owner).Select(g => new NrrRow(g.Key,
-                Sum(g, r => r.OpeningMrr * R(r.Currency), "openingMrr"), Sum(g, r => r.Expansion * R(r.Currency), "expansion"),
-                Sum(g, r => r.Contraction * R(r.Currency), "contraction"), Sum(g, r => r.Churn * R(r.Currency), "churn"),
-                Sum(g, r => r.Reactivation * R(r.Currency), "reactivation"), Sum(g, r => r.ClosingMrr * R(r.Currency), "closingMrr"),
-                g.Sum(r => r.AccountsOpening), g.Sum(r => r.AccountsRetained), reporting))
-            .OrderBy(r => r.Owner, WindowTotals.Owners).ToList();
-        var bridge = native.Bridge.GroupBy(r => r.Owner).Select(g => new BridgeRow(g.Key,
-                Sum(g, r => r.OpeningMrr * R(r.Currency), "openingMrr"), Sum(g, r => r.New * R(r.Currency), "new"),
-                Sum(g, r => r.Expansion * R(r.Currency), "expansion"), Sum(g, r => r.Contraction * R(r.Currency), "contraction"),
-                Sum(g, r => r.Churn * R(r.Currency), "churn"), Sum(g, r => r.Reactivation * R(r.Currency), "reactivation"),
-                Sum(g, r => r.TransferIn * R(r.Currency), "transferIn"), Sum(g, r => r.TransferOut * R(r.Currency), "transferOut"),
-                Sum(g, r => r.ClosingMrr * RClose(r.Currency), "closingMrr"), g.Sum(r => r.AccountsChurned),
-                Sum(g, r => r.ClosingMrr * (RClose(r.Currency) - R(r.Currency)), "fxImpact"), reporting))
-            .Where(r => !r.IsZero).OrderBy(r => r.Owner, WindowTotals.Owners).ToList();
+        // Native rows come ordered by owner, then currency (each owner's rows together): one pass merges them.
+        var nrr = new List<NrrRow>(native.Nrr.Count);
+        foreach (var r in ByOwner(native.Nrr, x => x.Owner))
+        {
+            decimal k = R(r.Currency);
+            var row = new NrrRow(r.Owner, Check(r.OpeningMrr * k, "openingMrr"), Check(r.Expansion * k, "expansion"), Check(r.Contraction * k, "contraction"),
+                Check(r.Churn * k, "churn"), Check(r.Reactivation * k, "reactivation"), Check(r.ClosingMrr * k, "closingMrr"), r.AccountsOpening, r.AccountsRetained, reporting);
+            if (nrr.Count > 0 && nrr[^1].Owner == r.Owner)
+            {
+                var p = nrr[^1];
+                row = new NrrRow(r.Owner, Check(p.OpeningMrr + row.OpeningMrr, "openingMrr"), Check(p.Expansion + row.Expansion, "expansion"),
+                    Check(p.Contraction + row.Contraction, "contraction"), Check(p.Churn + row.Churn, "churn"), Check(p.Reactivation + row.Reactivation, "reactivation"),
+                    Check(p.ClosingMrr + row.ClosingMrr, "closingMrr"), p.AccountsOpening + row.AccountsOpening, p.AccountsRetained + row.AccountsRetained, reporting);
+                nrr[^1] = row;
+            }
+            else nrr.Add(row);
+        }
+        var bridge = new List<BridgeRow>(native.Bridge.Count);
+        foreach (var r in ByOwner(native.Bridge, x => x.Owner))
+        {
+            decimal k = R(r.Currency), kClose = RClose(r.Currency);
+            var row = new BridgeRow(r.Owner, Check(r.OpeningMrr * k, "openingMrr"), Check(r.New * k, "new"), Check(r.Expansion * k, "expansion"),
+                Check(r.Contraction * k, "contraction"), Check(r.Churn * k, "churn"), Check(r.Reactivation * k, "reactivation"), Check(r.TransferIn * k, "transferIn"),
+                Check(r.TransferOut * k, "transferOut"), Check(r.ClosingMrr * kClose, "closingMrr"), r.AccountsChurned, Check(r.ClosingMrr * (kClose - k), "fxImpact"), reporting);
+            if (bridge.Count > 0 && bridge[^1].Owner == r.Owner)
+            {
+                var p = bridge[^1];
+                row = new BridgeRow(r.Owner, Check(p.OpeningMrr + row.OpeningMrr, "openingMrr"), Check(p.New + row.New, "new"), Check(p.Expansion + row.Expansion, "expansion"),
+                    Check(p.Contraction + row.Contraction, "contraction"), Check(p.Churn + row.Churn, "churn"), Check(p.Reactivation + row.Reactivation, "reactivation"),
+                    Check(p.TransferIn + row.TransferIn, "transferIn"), Check(p.TransferOut + row.TransferOut, "transferOut"), Check(p.ClosingMrr + row.ClosingMrr, "closingMrr"),
+                    p.AccountsChurned + row.AccountsChurned, Check(p.FxImpact + row.FxImpact, "fxImpact"), reporting);
+                bridge[^1] = row;
+            }
+            else bridge.Add(row);
+        }
+        bridge.RemoveAll(r => r.IsZero);
         List<ChurnReasonRow> Churn(IEnumerable<ChurnReasonRow> rows) => rows.GroupBy(r => (r.Owner, r.Reason))
             .Select(g => new ChurnReasonRow(g.Key.Owner, g.Key.Reason, Sum(g, r => r.MrrLost * R(r.Currency), "mrrLost"), g.Sum(r => r.Accounts), reporting))
             .ToList();
