@@ -112,7 +112,7 @@ public static class GatewayEndpoints
         {
             var (position, reports) = asOf is { } p
                 ? (p, (await c.Source.AsOfAsync(p, c.Ct)).ReportIn(currency, Window.Calendar(kind, range.From, range.To), byOwner))
-                : await c.Source.WindowsAsync(kind, range.From, range.To, byOwner, currency, c.Ct);
+                : await c.Source.WindowsAsync(kind, range.From, range.To, byOwner, currency, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge, c.Ct);
             if (csv) return (position, Csv(reports, part, byOwner));
             object body = part == ReportPart.Nrr
                 ? new NrrWindows(position, currency, reports.Select(r => new NrrWindow(Dates.Format(r.Window.From), Dates.Format(r.Window.To), r.Currency, Rates(r), NrrRows(r))).ToList())

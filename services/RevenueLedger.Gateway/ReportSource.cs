@@ -25,7 +25,8 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
     /// while the read models stay at their generation and position, so the same windows in another currency, or asked
     /// again by a dashboard, cost a conversion rather than another read of every row.
     /// </summary>
-    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, string currency, CancellationToken ct)
+    public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, string currency,
+        ReportParts parts, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
         var key = (kind, from, to, byOwner);
@@ -36,7 +37,7 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
             if (_native.Count >= 256) _native.Clear();
             _native[key] = native;
         }
-        return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position));
+        return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position, parts));
     }
 
     private readonly System.Collections.Concurrent.ConcurrentDictionary<(WindowKind, DateOnly, DateOnly, bool), NativeReports> _native = new();

@@ -66,7 +66,11 @@ public static class Conversion
 {
     public const decimal Limit = 100_000_000_000_000m; // 10^14
 
-    public static WindowReport ToCurrency(WindowReport native, string reporting, FxRateTable rates, long asOfPosition = long.MaxValue)
+    /// <param name="parts">
+    /// The rows to convert; the others come back empty. The rates needed, and the refusal of a missing one, are those
+    /// of the whole report whatever is converted, so every part of one window states the same rates.
+    /// </param>
+    public static WindowReport ToCurrency(WindowReport native, string reporting, FxRateTable rates, long asOfPosition = long.MaxValue, ReportParts parts = ReportParts.All)
     {
         if (!native.IsNative) throw new ArgumentException($"the report is already in {native.Currency}", nameof(native));
         var (from, to) = (native.Window.From, native.Window.To);
@@ -106,12 +110,6 @@ public static class Conversion
         decimal RClose(string c) => closing.TryGetValue(c, out var r) ? r : R(c);
 
         decimal Check(decimal value, string what) => Math.Abs(value) >= Limit ? throw new AmountOverflowException(what, reporting) : value;
-        decimal Sum<T>(IEnumerable<T> rows, Func<T, decimal> amount, string what)
-        {
-            decimal total = 0;
-            foreach (var row in rows) total = Check(total + Check(amount(row), what), what);
-            return total;
-        }
         static IEnumerable<T> ByOwner<T>(IReadOnlyList<T> rows, Func<T, OwnerGroup> owner)
         {
             for (int i = 1; i < rows.Count; i++)
@@ -121,7 +119,7 @@ public static class Conversion
 
         // Native rows come ordered by owner, then currency (each owner's rows together): one pass merges them.
         var nrr = new List<NrrRow>(native.Nrr.Count);
-        foreach (var r in ByOwner(native.Nrr, x => x.Owner))
+        foreach (var r in (parts & ReportParts.Nrr) != 0 ? ByOwner(native.Nrr, x => x.Owner) : [])
         {
             decimal k = R(r.Currency);
             var row = new NrrRow(r.Owner, Check(r.OpeningMrr * k, "openingMrr"), Check(r.Expansion * k, "expansion"), Check(r.Contraction * k, "contraction"),
@@ -137,7 +135,7 @@ public static class Conversion
             else nrr.Add(row);
         }
         var bridge = new List<BridgeRow>(native.Bridge.Count);
-        foreach (var r in ByOwner(native.Bridge, x => x.Owner))
+        foreach (var r in (parts & ReportParts.Bridge) != 0 ? ByOwner(native.Bridge, x => x.Owner) : [])
         {
             decimal k = R(r.Currency), kClose = RClose(r.Currency);
             var row = new BridgeRow(r.Owner, Check(r.OpeningMrr * k, "openingMrr"), Check(r.New * k, "new"), Check(r.Expansion * k, "expansion"),
@@ -155,16 +153,36 @@ public static class Conversion
             else bridge.Add(row);
         }
         bridge.RemoveAll(r => r.IsZero);
-        List<ChurnReasonRow> Churn(IEnumerable<ChurnReasonRow> rows) => rows.GroupBy(r => (r.Owner, r.Reason))
-            .Select(g => new ChurnReasonRow(g.Key.Owner, g.Key.Reason, Sum(g, r => r.MrrLost * R(r.Currency), "mrrLost"), g.Sum(r => r.Accounts), reporting))
-            .ToList();
-        var churn = Churn(native.ChurnReasons).OrderByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ToList();
-        var churnByOwner = Churn(native.ChurnReasonsByOwner)
-            .OrderBy(r => r.Owner, WindowTotals.Owners).ThenByDescending(r => r.MrrLost).ThenBy(r => r.Reason, StringComparer.Ordinal).ToList();
+        // Churn rows are the most numerous (owner × reason × currency): merged through an index, sorted once.
+        List<ChurnReasonRow> Churn(IReadOnlyList<ChurnReasonRow> rows)
+        {
+            var at = new Dictionary<(OwnerGroup, string), int>(rows.Count);
+            var merged = new List<ChurnReasonRow>(rows.Count);
+            foreach (var r in rows)
+            {
+                decimal lost = Check(r.MrrLost * R(r.Currency), "mrrLost");
+                if (at.TryGetValue((r.Owner, r.Reason), out int i))
+                    merged[i] = merged[i] with { MrrLost = Check(merged[i].MrrLost + lost, "mrrLost"), Accounts = merged[i].Accounts + r.Accounts };
+                else
+                {
+                    at[(r.Owner, r.Reason)] = merged.Count;
+                    merged.Add(new ChurnReasonRow(r.Owner, r.Reason, lost, r.Accounts, reporting));
+                }
+            }
+            return merged;
+        }
+        static int ByLoss(ChurnReasonRow a, ChurnReasonRow b) =>
+            b.MrrLost != a.MrrLost ? b.MrrLost.CompareTo(a.MrrLost) : string.CompareOrdinal(a.Reason, b.Reason);
+        bool churnRows = (parts & ReportParts.ChurnReasons) != 0;
+        var churn = Churn(churnRows ? native.ChurnReasons : []);
+        churn.Sort(ByLoss);
+        var churnByOwner = Churn(churnRows ? native.ChurnReasonsByOwner : []);
+        churnByOwner.Sort((a, b) => WindowTotals.Owners.Compare(a.Owner, b.Owner) is var c and not 0 ? c : ByLoss(a, b));
         return new WindowReport(native.Window, nrr, bridge, churn, churnByOwner, reporting, used.OrderBy(u => u.Date).ThenBy(u => u.Currency, StringComparer.Ordinal).ToList());
     }
 
     /// <summary>Every window in the reporting currency; the first rate missing (in window order, then day, then currency) fails the whole report.</summary>
-    public static IReadOnlyList<WindowReport> ToCurrency(IReadOnlyList<WindowReport> native, string reporting, FxRateTable rates, long asOfPosition = long.MaxValue) =>
-        native.Select(w => ToCurrency(w, reporting, rates, asOfPosition)).ToList();
+    public static IReadOnlyList<WindowReport> ToCurrency(IReadOnlyList<WindowReport> native, string reporting, FxRateTable rates, long asOfPosition = long.MaxValue,
+        ReportParts parts = ReportParts.All) =>
+        native.Select(w => ToCurrency(w, reporting, rates, asOfPosition, parts)).ToList();
 }
