@@ -21,8 +21,10 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
     public IReadOnlyList<WindowReport> ReportIn(string currency, IReadOnlyList<Window> windows, bool byOwner = true) =>
         Conversion.ToCurrency(Report(windows, byOwner), currency, Rates, Position);
 
-    public WindowReport ReportIn(string currency, Window window, bool byOwner = true, ReportParts parts = ReportParts.All) =>
-        Conversion.ToCurrency(Report(window, byOwner, parts), currency, Rates, Position);
+    /// <param name="parts">What is summed: the rates required and stated are those of these parts' rows.</param>
+    /// <param name="convert">What of it is converted and returned (the rest comes back empty).</param>
+    public WindowReport ReportIn(string currency, Window window, bool byOwner = true, ReportParts parts = ReportParts.All, ReportParts convert = ReportParts.All) =>
+        Conversion.ToCurrency(Report(window, byOwner, parts), currency, Rates, Position, convert);
 
     public WindowReport Report(Window window, bool byOwner = true, ReportParts parts = ReportParts.All) => Reports.Compute(Accounts, window, byOwner, parts);
 

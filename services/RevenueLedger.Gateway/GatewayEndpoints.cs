@@ -83,7 +83,9 @@ public static class GatewayEndpoints
             var window = new Window(range.From, range.To);
             var (position, report) = asOf is { } p
                 ? (p, (await c.Source.AsOfAsync(p, c.Ct)).ReportIn(currency, window, byOwner))
-                : await RangeAsync(c, window, byOwner, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge, currency);
+                // NRR and bridge rows are summed together, so either answer requires and states the same rates, as
+                // the calendar-window answers do (both from one native report).
+                : await RangeAsync(c, window, byOwner, ReportParts.Nrr | ReportParts.Bridge, currency, part == ReportPart.Nrr ? ReportParts.Nrr : ReportParts.Bridge);
             if (csv) return (position, Csv([report], part, byOwner));
             object body = part == ReportPart.Nrr
                 ? new NrrReport(position, Dates.Format(window.From), Dates.Format(window.To), report.Currency, Rates(report), NrrRows(report))
@@ -92,10 +94,10 @@ public static class GatewayEndpoints
         });
     }
 
-    private static async Task<(long, WindowReport)> RangeAsync(ReportContext c, Window window, bool byOwner, ReportParts parts, string currency)
+    private static async Task<(long, WindowReport)> RangeAsync(ReportContext c, Window window, bool byOwner, ReportParts parts, string currency, ReportParts? convert = null)
     {
         var snapshot = await c.Source.HistoriesAsync(c.Ct);
-        return (snapshot.Position, snapshot.ReportIn(currency, window, byOwner, parts));
+        return (snapshot.Position, snapshot.ReportIn(currency, window, byOwner, parts, convert ?? parts));
     }
 
     private static async Task<IResult> WindowsReportAsync(ReportContext c, ReportPart part, WindowsQuery query)

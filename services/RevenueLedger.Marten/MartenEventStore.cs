@@ -247,7 +247,7 @@ public sealed class MartenEventStore : RevenueLedger.EventStore.IEventStore, ICo
         if (accountIds.Count > 0)
         {
             await using var cmd = _db.CreateCommand(
-                $"SELECT e.* FROM unnest(@ids) WITH ORDINALITY AS a(id, n) CROSS JOIN LATERAL (SELECT {Columns} FROM mt_events WHERE stream_id = a.id ORDER BY version) e ORDER BY a.n");
+                $"SELECT e.* FROM unnest(@ids) WITH ORDINALITY AS a(id, n) CROSS JOIN LATERAL (SELECT {Columns} FROM mt_events WHERE stream_id = a.id ORDER BY version) e ORDER BY a.n, e.version");
             cmd.Parameters.AddWithValue("ids", accountIds.Distinct(StringComparer.Ordinal).ToArray());
             await using var r = await cmd.ExecuteReaderAsync(ct);
             while (await r.ReadAsync(ct))

@@ -114,6 +114,21 @@ public abstract class EventStoreContract
     }
 
     [Fact]
+    public async Task Several_streams_read_at_once_each_come_in_version_order()
+    {
+        await using var s = await OpenStoreAsync();
+        for (int i = 0; i < 12; i++)
+            await s.AppendAsync([
+                new StreamAppend("a", i == 0 ? 0 : null, [i == 0 ? Start("a") : Expand("a")]),
+                new StreamAppend("b", i == 0 ? 0 : null, [i == 0 ? Start("b") : Expand("b"), Expand("b")]),
+            ]);
+        var streams = await s.ReadStreamsAsync(["b", "a", "nobody"]);
+        Assert.Equal(["a", "b"], streams.Keys.Order());
+        Assert.Equal(Enumerable.Range(1, 12).Select(i => (long)i), streams["a"].Select(e => e.StreamVersion));
+        Assert.Equal(Enumerable.Range(1, 24).Select(i => (long)i), streams["b"].Select(e => e.StreamVersion));
+    }
+
+    [Fact]
     public async Task A_multi_stream_append_is_atomic()
     {
         await using var s = await OpenStoreAsync();
