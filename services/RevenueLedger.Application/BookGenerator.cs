@@ -10,7 +10,7 @@ public sealed record BookOptions(int Accounts, int Owners, DateOnly Start, int M
     public void Validate()
     {
         foreach (var c in CurrencyList)
-            if (c.Length != 3 || !c.All(char.IsAsciiLetterUpper)) throw new LedgerUsageException($"--currencies: '{c}' is not a three-letter upper-case ISO 4217 code");
+            if (!CurrencyCode.IsValid(c)) throw new LedgerUsageException($"--currencies: '{c}' is not a three-letter upper-case ISO 4217 code");
         if (CurrencyList.Distinct(StringComparer.Ordinal).Count() != CurrencyList.Count) throw new LedgerUsageException("--currencies: each currency once");
         if (Accounts < 1) throw new LedgerUsageException("--accounts must be at least 1");
         if (Owners < 1 || Owners > 999) throw new LedgerUsageException("--owners must be between 1 and 999");

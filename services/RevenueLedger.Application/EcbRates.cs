@@ -23,7 +23,7 @@ public static class EcbRates
         if (columns.Length < 2 || !columns[0].Equals("Date", StringComparison.OrdinalIgnoreCase))
             throw new LedgerUsageException($"the rates file's header must start with Date (the ECB layout), got '{header[..Math.Min(header.Length, 60)]}'");
         for (int i = 1; i < columns.Length; i++)
-            if (columns[i].Length > 0 && !(columns[i].Length == 3 && columns[i].All(char.IsAsciiLetterUpper)))
+            if (columns[i].Length > 0 && !CurrencyCode.IsValid(columns[i]))
                 throw new LedgerUsageException($"the rates file's column {i + 1} is '{columns[i]}', not a currency code");
         int quoteColumn = Array.IndexOf(columns, quote);
         if (quote != "EUR" && quoteColumn < 0) throw new LedgerUsageException($"the rates file has no {quote} column, so no rate into {quote} can be derived");

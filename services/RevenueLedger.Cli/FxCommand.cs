@@ -23,7 +23,7 @@ internal static class FxCommand
             var path = p.GetValue(file)!;
             if (!path.Exists) throw new LedgerUsageException($"no such file '{path.FullName}'");
             var filter = p.GetValue(only) is { } list ? list.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal) : null;
-            if (filter?.FirstOrDefault(c => !LedgerCli.IsCurrency(c)) is { } bad) throw new LedgerUsageException($"--currencies: '{bad}' is not a three-letter upper-case ISO 4217 code");
+            if (filter?.FirstOrDefault(c => !CurrencyCode.IsValid(c)) is { } bad) throw new LedgerUsageException($"--currencies: '{bad}' is not a three-letter upper-case ISO 4217 code");
             var output = Output.For(stdout);
             var skipped = new List<string>();
             List<string> lines;

@@ -75,15 +75,13 @@ public static class LedgerCli
         CustomParser = r =>
         {
             var text = r.Tokens.Count > 0 ? r.Tokens[0].Value : DefaultCurrency;
-            if (IsCurrency(text)) return text;
+            if (CurrencyCode.IsValid(text)) return text;
             r.AddError($"{name} must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{text}'");
             return "";
         },
     };
 
     private static string DefaultCurrency => Environment.GetEnvironmentVariable("LEDGER_CURRENCY") is { Length: > 0 } c ? c : "USD";
-
-    public static bool IsCurrency(string s) => s.Length == 3 && s.All(char.IsAsciiLetterUpper);
 
     public static Option<string> StoreOption() => new("--store")
     {

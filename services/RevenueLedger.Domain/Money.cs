@@ -55,11 +55,17 @@ public static class Money
         return decimal.TryParse(text, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out value);
     }
 
-    private static bool AllDigits(ReadOnlySpan<char> s)
+    internal static bool AllDigits(ReadOnlySpan<char> s)
     {
         foreach (var c in s) if (c is < '0' or > '9') return false;
         return true;
     }
+}
+
+/// <summary>The currency field rule (spec §1): three upper-case letters, an ISO 4217 code. Every input of a code checks it here.</summary>
+public static class CurrencyCode
+{
+    public static bool IsValid(ReadOnlySpan<char> s) => s.Length == 3 && char.IsAsciiLetterUpper(s[0]) && char.IsAsciiLetterUpper(s[1]) && char.IsAsciiLetterUpper(s[2]);
 }
 
 /// <summary>Exchange rates (spec §10): their field rule, and the exact arithmetic reports convert with.</summary>
@@ -82,7 +88,7 @@ public static class Rates
         int dot = text.IndexOf('.');
         var intPart = dot < 0 ? text : text[..dot];
         var fracPart = dot < 0 ? [] : text[(dot + 1)..];
-        if (intPart.Length is < 1 or > 7 || !AllDigits(intPart) || (dot >= 0 && (fracPart.Length is < 1 or > 10 || !AllDigits(fracPart))))
+        if (intPart.Length is < 1 or > 7 || !Money.AllDigits(intPart) || (dot >= 0 && (fracPart.Length is < 1 or > 10 || !Money.AllDigits(fracPart))))
         {
             problem = "a plain decimal with at most 7 integer digits and 10 decimal places (no sign or exponent)";
             return false;
@@ -110,12 +116,6 @@ public static class Rates
             problem = "below 10000000";
             return false;
         }
-        return true;
-    }
-
-    private static bool AllDigits(ReadOnlySpan<char> s)
-    {
-        foreach (var c in s) if (c is < '0' or > '9') return false;
         return true;
     }
 }

@@ -215,7 +215,7 @@ public static class WireFormat
             var name = FieldNames[(int)field];
             if (f.Errors[(int)field] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, typeError); return ""; }
             var v = f.Values[(int)field]!;
-            if (v.Length != 3 || !char.IsAsciiLetterUpper(v[0]) || !char.IsAsciiLetterUpper(v[1]) || !char.IsAsciiLetterUpper(v[2])) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
+            if (!CurrencyCode.IsValid(v)) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must be a three-letter upper-case ISO 4217 code, got '{v}'"); return ""; }
             return Vocabulary.Share(v);
         }
         decimal Rate()

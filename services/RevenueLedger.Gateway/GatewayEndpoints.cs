@@ -390,7 +390,7 @@ internal sealed class QueryReader
     public string Currency(string? currency, string fallback)
     {
         if (currency is null) return fallback;
-        if (currency.Length == 3 && currency.All(char.IsAsciiLetterUpper)) return currency;
+        if (CurrencyCode.IsValid(currency)) return currency;
         Fail("currency", $"currency must be a three-letter upper-case ISO 4217 code such as USD or EUR, got '{currency}'");
         return fallback;
     }

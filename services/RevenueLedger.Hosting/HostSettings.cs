@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using RevenueLedger.Application;
+using RevenueLedger.Domain;
 using RevenueLedger.Storage;
 
 namespace RevenueLedger.Hosting;
@@ -77,7 +78,7 @@ public sealed class HostSettings
                 ? TimeSpan.FromSeconds(seconds)
                 : throw new LedgerUsageException($"LEDGER_POLL_SECONDS must be between 0 and 3600 seconds, got '{ps}'");
         var currency = Get("Ledger:Currency", "LEDGER_CURRENCY") ?? "USD";
-        if (currency.Length != 3 || !currency.All(char.IsAsciiLetterUpper))
+        if (!CurrencyCode.IsValid(currency))
             throw new LedgerUsageException($"LEDGER_CURRENCY must be a three-letter upper-case ISO 4217 code such as USD, got '{currency}'");
         return new HostSettings
         {
