@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using RevenueLedger.Application;
 using RevenueLedger.Application.Projections;
 using RevenueLedger.Domain.Reporting;
@@ -22,25 +23,32 @@ public sealed class ReportSource(LedgerStores stores, ReadModelWatcher watcher) 
 
     /// <summary>
     /// Calendar windows in <paramref name="currency"/>. The native rows (sums per account currency) of a range are kept
-    /// while the read models stay at their generation and position, so the same windows in another currency, or asked
-    /// again by a dashboard, cost a conversion rather than another read of every row.
+    /// while the read models stay at their generation and position, so the same windows in another currency cost a
+    /// conversion rather than another read of every row; the converted rows are kept beside them per reporting
+    /// currency and part, so a window asked again (a dashboard, a BI refresh) costs what it costs in a one-currency
+    /// book. Both go when the read models move, and a refused conversion (a missing rate) is never kept.
     /// </summary>
     public async Task<(long Position, IReadOnlyList<WindowReport> Reports)> WindowsAsync(WindowKind kind, DateOnly from, DateOnly to, bool byOwner, string currency,
         ReportParts parts, CancellationToken ct)
     {
         var windows = Window.Calendar(kind, from, to);
         var key = (kind, from, to, byOwner);
-        if (!_native.TryGetValue(key, out var native) || native.Generation != watcher.Generation || native.Position < watcher.Position)
+        if (!_native.TryGetValue(key, out var held) || held.Native.Generation != watcher.Generation || held.Native.Position < watcher.Position)
         {
-            native = await ReadModelReports.TryReportNativeAsync(stores.ReadModels, windows, kind, byOwner, this, ct);
+            var native = await ReadModelReports.TryReportNativeAsync(stores.ReadModels, windows, kind, byOwner, this, ct);
             if (native is null) return (0, new LedgerSnapshot(0, []).ReportIn(currency, windows, byOwner));
             if (_native.Count >= 256) _native.Clear();
-            _native[key] = native;
+            _native[key] = held = new HeldNative(native, new());
         }
-        return (native.Position, Conversion.ToCurrency(native.Reports, currency, native.Rates, native.Position, parts));
+        var reports = held.Converted.GetOrAdd((currency, parts),
+            static (k, n) => Conversion.ToCurrency(n.Reports, k.Currency, n.Rates, n.Position, k.Parts), held.Native);
+        return (held.Native.Position, reports);
     }
 
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<(WindowKind, DateOnly, DateOnly, bool), NativeReports> _native = new();
+    private readonly ConcurrentDictionary<(WindowKind, DateOnly, DateOnly, bool), HeldNative> _native = new();
+
+    // A handful of reporting currencies at most are asked of one range; the whole entry goes with its native rows.
+    private sealed record HeldNative(NativeReports Native, ConcurrentDictionary<(string Currency, ReportParts Parts), IReadOnlyList<WindowReport>> Converted);
 
     public async Task<LedgerSnapshot> HistoriesAsync(CancellationToken ct)
     {
