@@ -2,11 +2,14 @@ using System.CommandLine;
 using System.Net;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
 using RevenueLedger.Application;
+using RevenueLedger.Dashboard;
 using RevenueLedger.Gateway;
 using RevenueLedger.Hosting;
 using RevenueLedger.Ingestion;
 using RevenueLedger.Projector;
+using RevenueLedger.ServiceDefaults;
 using RevenueLedger.Storage;
 
 namespace RevenueLedger.Cli;
@@ -47,6 +50,9 @@ internal static class ServeCommand
             app.MapGateway();
             await app.StartAsync(ct);
             await stdout.WriteLineAsync($"ledger serve: store {uri}, listening on {string.Join(", ", app.Urls)} (Ctrl+C stops)");
+            // The key rides in the fragment: browsers never send it to a server, and the page moves it out of the address bar.
+            var reader = app.Services.GetRequiredService<ApiKeyRing>().Generated?.GetValueOrDefault(Roles.Reader);
+            await stdout.WriteLineAsync($"dashboard: open {app.Urls.First().TrimEnd('/')}{DashboardEndpoints.Path}{(reader is null ? " (it asks for a reader key)" : $"#key={reader}")}");
             await stdout.FlushAsync(ct);
             try
             {

@@ -30,6 +30,23 @@ public sealed record ChurnReasonsReport(long Position, string From, string To, s
 
 public sealed record TimelineMovement(string Day, string Kind, string Amount, string? OwnerId, string MrrBefore, string MrrAfter, string? ChurnReason);
 
-public sealed record AccountTimeline(long Position, string AccountId, IReadOnlyList<TimelineMovement> Movements);
+public sealed record TimelineOwner(string From, string? OwnerId);
+
+/// <summary>A stored event of the account: reversed ones name the reversal (spec §3), and stay in the log.</summary>
+public sealed record TimelineEvent(long Position, string RecordedAt, string Type, string EventId, string? EffectiveDate, string Detail, string? ReversedBy);
+
+/// <summary>An account's movements and owners (from its active events) and every stored event behind them; amounts in its currency.</summary>
+public sealed record AccountTimeline(long Position, string AccountId, string Currency, IReadOnlyList<TimelineMovement> Movements,
+    IReadOnlyList<TimelineOwner> Owners, IReadOnlyList<TimelineEvent> Events);
+
+/// <summary>What a dashboard needs before its first report: what the book covers and a sensible default range.</summary>
+public sealed record LedgerInfo(long Position, string Currency, IReadOnlyList<string> Currencies, string? FirstDay, string? LastDay, int Accounts,
+    IReadOnlyList<string> Owners, string DefaultFrom, string DefaultTo);
+
+public sealed record PositionAt(long Position, string? RecordedAt, long Head);
+
+public sealed record AccountRow(string AccountId, string Currency, string? OpeningOwnerId, string OpeningMrr, string? ClosingOwnerId, string ClosingMrr);
+
+public sealed record AccountsReport(long Position, string From, string To, string? OwnerId, IReadOnlyList<AccountRow> Accounts);
 
 public sealed record RebuildStatus(bool Running, int? Generation, string? StartedAt, string? FinishedAt, string? Error);

@@ -6,6 +6,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Mvc;
 using RevenueLedger.Application;
+using RevenueLedger.Dashboard;
 using RevenueLedger.Domain;
 using RevenueLedger.Domain.Reporting;
 using RevenueLedger.Hosting;
@@ -55,6 +56,12 @@ public static class GatewayEndpoints
             .Produces<BridgeWindows>(200).Produces(200, contentType: "text/csv");
         reports.MapGet("/churn-reasons", ChurnReasonsAsync).WithSummary("Churned MRR by reason (Pareto), company-wide or for one owner")
             .Produces<ChurnReasonsReport>(200).Produces(200, contentType: "text/csv");
+        reports.MapGet("/ledger", LedgerInfoAsync).WithSummary("What the book covers: position, effective dates, currencies, owners, the default reporting currency and range")
+            .Produces<LedgerInfo>(200);
+        reports.MapGet("/positions", PositionAsync).WithSummary("The last log position recorded before a day began (for \"as known on\" that day's eve)")
+            .Produces<PositionAt>(200);
+        reports.MapGet("/accounts", AccountsAsync).WithSummary("The accounts an owner held on a range's first day or its last, with their MRR then (native currency)")
+            .Produces<AccountsReport>(200);
         reports.MapGet("/accounts/{accountId}/timeline", TimelineAsync).WithSummary("An account's daily MRR movements")
             .Produces<AccountTimeline>(200).Produces(200, contentType: "text/csv").ProducesProblem(StatusCodes.Status404NotFound);
 
@@ -66,6 +73,8 @@ public static class GatewayEndpoints
             .WithSummary("Rebuild every read model from position 0 into a new generation, then switch queries to it")
             .Produces<RebuildStatus>(202).ProducesProblem(StatusCodes.Status409Conflict);
         admin.MapGet("/rebuild", (RebuildRunner runner) => TypedResults.Ok(runner.Status)).WithSummary("The last rebuild's status");
+        // The page people open: served beside the API it reads, so it shows what every other client gets.
+        app.MapDashboard();
         return app;
     }
 
@@ -153,6 +162,83 @@ public static class GatewayEndpoints
         });
     }
 
+    private static async Task<IResult> LedgerInfoAsync(HttpContext http, ReportSource source, HostSettings settings, CancellationToken ct)
+    {
+        var snapshot = await source.HistoriesAsync(ct);
+        DateOnly? first = null, last = null;
+        var owners = new SortedSet<string>(StringComparer.Ordinal);
+        var currencies = new SortedSet<string>(StringComparer.Ordinal) { settings.Currency };
+        foreach (var a in snapshot.Accounts)
+        {
+            if (a.Movements.Count > 0)
+            {
+                if (first is null || a.Movements[0].Day < first) first = a.Movements[0].Day;
+                if (last is null || a.Movements[^1].Day > last) last = a.Movements[^1].Day;
+            }
+            foreach (var day in a.OwnerChangeDays) if (a.OwnerDuring(day) is { } o) owners.Add(o);
+            if (a.Currency.Length > 0) currencies.Add(a.Currency);
+        }
+        foreach (var r in snapshot.Rates.All) { currencies.Add(r.Currency); currencies.Add(r.QuoteCurrency); }
+        // The default range: the eight quarters up to and including the one of the latest movement.
+        var end = last ?? new DateOnly(2000, 1, 1);
+        var to = new DateOnly(end.Year, (end.Month - 1) / 3 * 3 + 1, 1).AddMonths(3);
+        http.Response.Headers[PositionHeader] = snapshot.Position.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Ok(new LedgerInfo(snapshot.Position, settings.Currency, [.. currencies], first is null ? null : Dates.Format(first.Value),
+            last is null ? null : Dates.Format(last.Value), snapshot.Accounts.Count, [.. owners], Dates.Format(to.AddYears(-2)), Dates.Format(to)));
+    }
+
+    private static async Task<IResult> PositionAsync(HttpContext http, LedgerStores stores,
+        [Description("A day YYYY-MM-DD: the answer is the last position recorded before it began (UTC)")] string? recordedBefore, CancellationToken ct)
+    {
+        var q = new QueryReader();
+        if (!Dates.TryParse(recordedBefore, out var day)) q.Fail("recordedBefore", $"recordedBefore '{recordedBefore}' is not a date YYYY-MM-DD");
+        if (q.Error is { } error) return error;
+        var limit = new DateTimeOffset(day.AddDays(1).ToDateTime(TimeOnly.MinValue), TimeSpan.Zero);
+        long head = (await stores.Log.GetHeadAsync(ct)).Position;
+        // recordedAt grows with the position (the store stamps each append under its lock): a binary search.
+        long low = 0, high = head;
+        string? at = null;
+        while (low < high)
+        {
+            long mid = low + (high - low + 1) / 2;
+            var e = await stores.Log.ReadAllAsync(mid, mid, ct).FirstAsync(ct);
+            if (DateTimeOffset.Parse(e.RecordedAt, CultureInfo.InvariantCulture) < limit) { low = mid; at = e.RecordedAt; } else high = mid - 1;
+        }
+        if (low > 0 && at is null) at = (await stores.Log.ReadAllAsync(low, low, ct).FirstAsync(ct)).RecordedAt;
+        return TypedResults.Ok(new PositionAt(low, at, head));
+    }
+
+    private static async Task<IResult> AccountsAsync(HttpContext http, ReportSource source,
+        [Description("Start date YYYY-MM-DD (inclusive)")] string? from, [Description("End date YYYY-MM-DD (exclusive)")] string? to,
+        [Description("The owner whose accounts to list")] string? ownerId, [Description("true: the accounts with no owner instead")] string? unassigned,
+        [Description("As known at this log position (auditor)")] string? asOfPosition, CancellationToken ct)
+    {
+        var q = new QueryReader();
+        var range = q.Range(from, to);
+        long? asOf = q.Position("asOfPosition", asOfPosition);
+        bool none = unassigned is "true";
+        if (unassigned is not null and not "true" and not "false") q.Fail("unassigned", $"unassigned '{unassigned}' must be true or false");
+        if (none && !string.IsNullOrEmpty(ownerId)) q.Fail("ownerId", "give ownerId or unassigned=true, not both");
+        else if (!none && (string.IsNullOrEmpty(ownerId) || !WireFormat.IsValidId(ownerId))) q.Fail("ownerId", $"ownerId '{ownerId}' is not a valid id");
+        if (q.Error is { } error) return error;
+        if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
+        var snapshot = asOf is { } p ? await source.AsOfAsync(p, ct) : await source.HistoriesAsync(ct);
+        string? owner = none ? null : ownerId;
+        var closingDay = range.To.AddDays(-1);
+        var rows = new List<AccountRow>();
+        foreach (var a in snapshot.Accounts)
+        {
+            string? atStart = a.OwnerDuring(range.From), atEnd = a.OwnerDuring(closingDay);
+            if (atStart != owner && atEnd != owner) continue;
+            decimal opening = a.MrrAt(range.From), closing = a.MrrAt(range.To);
+            if (opening == 0 && closing == 0 && a.FirstMovementFrom(range.From) == a.FirstMovementFrom(range.To)) continue; // nothing in the range
+            rows.Add(new AccountRow(a.AccountId, a.Currency, atStart, Money.Format(opening), atEnd, Money.Format(closing)));
+        }
+        rows.Sort((x, y) => string.CompareOrdinal(x.AccountId, y.AccountId));
+        http.Response.Headers[PositionHeader] = snapshot.Position.ToString(CultureInfo.InvariantCulture);
+        return TypedResults.Ok(new AccountsReport(snapshot.Position, Dates.Format(range.From), Dates.Format(range.To), owner, rows));
+    }
+
     private static async Task<IResult> TimelineAsync(HttpContext http, string accountId, LedgerStores stores,
         [Description("Answer as of this log position (auditor)")] string? asOfPosition, CancellationToken ct)
     {
@@ -170,12 +256,36 @@ public static class GatewayEndpoints
         var movements = history is null ? [] : history.Movements.Select(m => new TimelineMovement(
             Dates.Format(m.Day), m.Kind.ToString().ToLowerInvariant(), Money.Format(m.Amount), history.OwnerDuring(m.Day),
             Money.Format(m.Before), Money.Format(m.After), m.ChurnReason)).ToList();
+        var owners = history is null ? [] : history.OwnerChangeDays.Select(d => new TimelineOwner(Dates.Format(d), history.OwnerDuring(d))).ToList();
+        var stored = (await stores.Log.ReadStreamAsync(accountId, ct)).Where(e => e.Position <= position).ToList();
+        var reversedBy = stored.Select(e => e.Event).OfType<EventReversed>().GroupBy(r => r.TargetEventId).ToDictionary(g => g.Key, g => g.First().EventId);
+        var storedEvents = stored.Select(e => new TimelineEvent(e.Position, e.RecordedAt, e.Event.GetType().Name, e.EventId, EffectiveDay(e.Event),
+            Detail(e.Event), reversedBy.GetValueOrDefault(e.EventId))).ToList();
         http.Response.Headers[PositionHeader] = position.ToString(CultureInfo.InvariantCulture);
         if (WantsCsv(http))
             return Results.Text(ReportFormats.ToCsv(["day", "kind", "amount", "ownerId", "mrrBefore", "mrrAfter", "churnReason"],
                 movements.Select(m => new[] { m.Day, m.Kind, m.Amount, m.OwnerId ?? "", m.MrrBefore, m.MrrAfter, m.ChurnReason ?? "" })), "text/csv", Encoding.UTF8);
-        return TypedResults.Ok(new AccountTimeline(position, accountId, movements));
+        return TypedResults.Ok(new AccountTimeline(position, accountId, history?.Currency ?? "", movements, owners, storedEvents));
     }
+
+    private static string? EffectiveDay(LedgerEvent e) => e switch
+    {
+        ContractEvent c => Dates.Format(c.EffectiveDate),
+        OwnerAssigned o => Dates.Format(o.EffectiveDate),
+        _ => null,
+    };
+
+    /// <summary>What an event says, in a few words for a person (the stored payload stays the record).</summary>
+    private static string Detail(LedgerEvent e) => e switch
+    {
+        ContractStarted s => $"contract {s.ContractId} started at {Money.Format(s.Mrr)} {s.Currency}",
+        ContractExpanded x => $"contract {x.ContractId} +{Money.Format(x.Amount)} {x.Currency}{(x.Reason is null ? "" : $" ({x.Reason})")}",
+        ContractContracted x => $"contract {x.ContractId} −{Money.Format(x.Amount)} {x.Currency}{(x.Reason is null ? "" : $" ({x.Reason})")}",
+        ContractChurned x => $"contract {x.ContractId} churned{(x.Reason is null ? "" : $" ({x.Reason})")}",
+        OwnerAssigned o => $"owner {o.OwnerId}",
+        EventReversed r => $"reverses {r.TargetEventId}{(r.Reason is null ? "" : $" ({r.Reason})")}",
+        _ => e.GetType().Name,
+    };
 
     /// <summary>
     /// The shared tail of every report: the auditor check for past positions, the <c>minPosition</c> wait, JSON or CSV
