@@ -204,7 +204,6 @@ public static class GatewayEndpoints
             var e = await stores.Log.ReadAllAsync(mid, mid, ct).FirstAsync(ct);
             if (DateTimeOffset.Parse(e.RecordedAt, CultureInfo.InvariantCulture) < limit) { low = mid; at = e.RecordedAt; } else high = mid - 1;
         }
-        if (low > 0 && at is null) at = (await stores.Log.ReadAllAsync(low, low, ct).FirstAsync(ct)).RecordedAt;
         return TypedResults.Ok(new PositionAt(low, at, head));
     }
 
@@ -249,7 +248,8 @@ public static class GatewayEndpoints
         long head = (await stores.Log.GetHeadAsync(ct)).Position;
         if (asOf > head) return Problems.Query("asOfPosition", $"asOfPosition {asOf} is beyond the ledger's head ({head})");
         long position = asOf ?? head;
-        var events = (await stores.Log.ReadStreamAsync(accountId, ct)).Where(e => e.Position <= position).Select(e => e.Event).ToList();
+        var stored = (await stores.Log.ReadStreamAsync(accountId, ct)).Where(e => e.Position <= position).ToList();
+        var events = stored.Select(e => e.Event).ToList();
         if (events.Count == 0)
             return Problems.Result(StatusCodes.Status404NotFound, Problems.NotFound, "No such account", $"no events are stored for account '{accountId}' at position {position}");
         var history = LedgerSnapshot.Fold(events).SingleOrDefault();
@@ -257,7 +257,6 @@ public static class GatewayEndpoints
             Dates.Format(m.Day), m.Kind.ToString().ToLowerInvariant(), Money.Format(m.Amount), history.OwnerDuring(m.Day),
             Money.Format(m.Before), Money.Format(m.After), m.ChurnReason)).ToList();
         var owners = history is null ? [] : history.OwnerChangeDays.Select(d => new TimelineOwner(Dates.Format(d), history.OwnerDuring(d))).ToList();
-        var stored = (await stores.Log.ReadStreamAsync(accountId, ct)).Where(e => e.Position <= position).ToList();
         var reversedBy = stored.Select(e => e.Event).OfType<EventReversed>().GroupBy(r => r.TargetEventId).ToDictionary(g => g.Key, g => g.First().EventId);
         var storedEvents = stored.Select(e => new TimelineEvent(e.Position, e.RecordedAt, e.Event.GetType().Name, e.EventId, EffectiveDay(e.Event),
             Detail(e.Event), reversedBy.GetValueOrDefault(e.EventId))).ToList();
