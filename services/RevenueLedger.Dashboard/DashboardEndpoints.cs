@@ -19,8 +19,10 @@ public static class DashboardEndpoints
     public static IEndpointRouteBuilder MapDashboard(this IEndpointRouteBuilder app)
     {
         var assets = DashboardAssets.Load();
-        app.MapGet("/dashboard", () => Results.Redirect(Path)).AllowAnonymous().ExcludeFromDescription();
-        app.MapGet("/dashboard/{file?}", (HttpContext http, string? file) => assets.Serve(http, file ?? "index.html")).AllowAnonymous().ExcludeFromDescription();
+        // Routing matches /dashboard and /dashboard/ alike; the page's relative links need the slash.
+        app.MapGet("/dashboard/{file?}", (HttpContext http, string? file) =>
+                file is null && !http.Request.Path.Value!.EndsWith('/') ? Results.Redirect(Path + http.Request.QueryString) : assets.Serve(http, file ?? "index.html"))
+            .AllowAnonymous().ExcludeFromDescription();
         return app;
     }
 }

@@ -119,7 +119,7 @@ function kpis(nrrRow, bridgeRow, currency) {
   return `<div class="kpis">
     ${tile('NRR', formatPercent(nrrRow?.nrr), 'kpi-nrr')}${tile('GRR', formatPercent(nrrRow?.grr), 'kpi-grr')}
     ${tile('Opening MRR', formatMoney(bridgeRow?.openingMrr ?? '0', currency), 'kpi-opening')}
-    ${tile('Closing MRR', formatMoney(bridgeRow?.closingMrr ?? '0', currency), 'kpi-closing')}
+    ${tile('Closing MRR (all accounts)', formatMoney(bridgeRow?.closingMrr ?? '0', currency), 'kpi-closing')}
     ${tile('Churned logos', formatInt(bridgeRow?.accountsChurned ?? 0), 'kpi-churned')}</div>`;
 }
 
@@ -153,7 +153,7 @@ async function companyPage(s) {
       <section><h2>NRR and GRR by ${h(s.window)}</h2><div class="chart" data-chart="trend" data-for="company-trend"></div>
       ${table('company-trend', `nrr-by-${s.window}`, [
         { key: 'window', label: 'Window' }, { key: 'from', label: 'From' }, { key: 'to', label: 'To' },
-        moneyCol('openingMrr', 'Opening MRR', c), moneyCol('closingMrr', 'Closing MRR', c), pctCol('nrr', 'NRR'), pctCol('grr', 'GRR'),
+        moneyCol('openingMrr', 'Cohort opening MRR', c), moneyCol('closingMrr', 'Cohort closing MRR', c), pctCol('nrr', 'NRR'), pctCol('grr', 'GRR'),
       ], trendRows)}</section>
       ${bridgeSection('company-bridge', company(bridge.rows), c, 'MRR bridge')}
       ${paretoSection('company-pareto', churn.rows, c, 'Churn by reason')}${ratesNote(bridge.rates)}`,

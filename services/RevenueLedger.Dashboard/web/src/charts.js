@@ -63,7 +63,7 @@ export function waterfall(el, steps, currency) {
     xAxis: { type: 'category', data: steps.map((s) => s.label), axisLabel: { interval: 0, rotate: steps.length > 8 ? 30 : 0 } },
     yAxis: { type: 'value', axisLabel: { formatter: money } },
     series: [
-      { name: 'base', type: 'bar', stack: 'w', data: base, itemStyle: { color: 'transparent' }, emphasis: { disabled: true }, silent: true },
+      { name: 'base', type: 'bar', stack: 'w', data: base, itemStyle: { color: 'transparent' }, barMaxWidth: 64, emphasis: { disabled: true }, silent: true },
       { name: 'total', type: 'bar', stack: 'w', data: total, itemStyle: { color: '#4a6fa5' } },
       { name: 'increase', type: 'bar', stack: 'w', data: rise, itemStyle: { color: '#2e8b57' } },
       { name: 'decrease', type: 'bar', stack: 'w', data: fall, itemStyle: { color: '#c0392b' } },
@@ -83,7 +83,7 @@ export function pareto(el, rows, currency) {
       { type: 'value', min: 0, max: 1, axisLabel: { formatter: (v) => formatPercent(v) } },
     ],
     series: [
-      { name: 'MRR lost', type: 'bar', data: rows.map((r) => Number(r.mrrLost)), itemStyle: { color: '#c0392b' },
+      { name: 'MRR lost', type: 'bar', barMaxWidth: 64, data: rows.map((r) => Number(r.mrrLost)), itemStyle: { color: '#c0392b' },
         tooltip: { valueFormatter: (v) => formatMoney(v, currency) } },
       { name: 'Cumulative share', type: 'line', yAxisIndex: 1, data: rows.map((r) => Number(r.cumulativeShare)),
         tooltip: { valueFormatter: (v) => formatPercent(v) } },
