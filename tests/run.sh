@@ -14,6 +14,8 @@ if [ -z "${LEDGER_TEST_POSTGRES:-}" ] || [ -z "${LEDGER_TEST_E2E_POSTGRES:-}" ];
   { [ -x /usr/bin/pg_ctlcluster ] && ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1; } || need+=(postgresql)
 fi
 if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server); fi
+# The dashboard's browser tests drive Debian's headless Chromium (LEDGER_CHROMIUM names another binary).
+if [ -z "${LEDGER_CHROMIUM:-}" ]; then [ -x /usr/bin/chromium ] || need+=(chromium); fi
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests: installing ${need[*]} (Debian packages)" >&2
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null

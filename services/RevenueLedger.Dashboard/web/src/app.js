@@ -8,7 +8,6 @@ const main = document.getElementById('main');
 const form = document.getElementById('controls');
 let info = null; // GET /v1/ledger: the range the book covers, its currencies, the default reporting currency
 let generation = 0; // a newer navigation wins over a slower older one
-const tables = new Map(); // table id -> { name, header, rows } for CSV downloads (exact API values)
 
 function state() {
   const p = new URLSearchParams(location.search);
@@ -43,22 +42,22 @@ const link = (changes, text) => {
   return `<a href="?${h(p.toString())}" data-nav>${h(text)}</a>`;
 };
 
-// ---- tables: every chart has one, every table a CSV download of the exact values ----
+// ---- tables: every chart has one, every table a CSV download of the exact values (read back from its cells, so
+// the file is always the table on screen) ----
 
 function table(id, name, columns, rows, { caption = '', sortable = false, s = null, pinned = [] } = {}) {
-  tables.set(id, { name, header: columns.map((c) => c.key), rows: [...pinned, ...rows].map((r) => columns.map((c) => c.raw ? c.raw(r) : r[c.key])) });
   const head = columns.map((c) => {
-    if (!sortable || !c.sort) return `<th scope="col" class="${c.num ? 'num' : ''}">${h(c.label)}</th>`;
+    if (!sortable || !c.sort) return `<th scope="col" data-col="${c.key}" class="${c.num ? 'num' : ''}">${h(c.label)}</th>`;
     const active = s.sort === c.key;
     const aria = active ? (s.dir === 'asc' ? 'ascending' : 'descending') : 'none';
-    return `<th scope="col" class="${c.num ? 'num' : ''}" aria-sort="${aria}"><button type="button" data-sort="${c.key}">${h(c.label)}${active ? (s.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button></th>`;
+    return `<th scope="col" data-col="${c.key}" class="${c.num ? 'num' : ''}" aria-sort="${aria}"><button type="button" data-sort="${c.key}">${h(c.label)}${active ? (s.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button></th>`;
   }).join('');
   const body = (rs, cls) => rs.map((r) => `<tr class="${cls}">${columns.map((c) => {
     const raw = c.raw ? c.raw(r) : r[c.key];
     const shown = c.show ? c.show(r) : h(raw ?? '');
     return `<td data-col="${c.key}"${raw !== undefined && raw !== null ? ` data-value="${h(raw)}"` : ''} class="${c.num ? 'num' : ''}">${shown}</td>`;
   }).join('')}</tr>`).join('');
-  return `<div class="table-wrap"><table id="${id}">${caption ? `<caption>${h(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead>
+  return `<div class="table-wrap"><table id="${id}" data-name="${h(name)}">${caption ? `<caption>${h(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead>
     <tbody>${body(pinned, 'pinned')}${body(rows, '')}</tbody></table>
     <button type="button" class="csv" data-csv="${id}">Download CSV</button></div>`;
 }
@@ -68,12 +67,14 @@ const pctCol = (key, label) => ({ key, label, num: true, show: (r) => formatPerc
 const intCol = (key, label) => ({ key, label, num: true, show: (r) => formatInt(r[key]) });
 
 function downloadCsv(id) {
-  const t = tables.get(id);
+  const t = document.getElementById(id);
   if (!t) return;
-  const blob = new Blob([toCsv(t.header, t.rows)], { type: 'text/csv' });
+  const header = [...t.tHead.rows[0].cells].map((c) => c.dataset.col);
+  const rows = [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.dataset.value ?? ''));
+  const blob = new Blob([toCsv(header, rows)], { type: 'text/csv' });
   const a = document.createElement('a');
   a.href = URL.createObjectURL(blob);
-  a.download = `${t.name}.csv`;
+  a.download = `${t.dataset.name}.csv`;
   document.body.append(a);
   a.click();
   a.remove();
@@ -327,7 +328,6 @@ async function render() {
     const view = await page(s);
     if (mine !== generation) return;
     disposeAll();
-    tables.clear();
     // Every value interpolated into the page's markup went through escapeHtml.
     main.innerHTML = `<h1>${h(view.title)}</h1>${view.html}`;
     view.charts?.();
