@@ -146,6 +146,14 @@ public sealed class DashboardTests(DashboardFixture f)
         await AssertBridgeAsync(tab, "owner-bridge", Row(bridge, owner), currency);
         var rows = accounts.GetProperty("accounts").EnumerateArray().ToList();
         Assert.NotEmpty(rows);
+        // A long book shows its first 100 accounts; "Show all" brings the rest, in the API's order.
+        Assert.Equal(rows.Take(100).Select(a => a.GetProperty("accountId").GetString()), await tab.ValuesAsync("owner-accounts", "accountId"));
+        if (rows.Count > 100)
+        {
+            Assert.Equal($"Showing 100 of {Shown.Int(rows.Count)} rows.", (await tab.TextAsync("#owner-accounts-more")).Split(" Show all")[0].Replace('\n', ' '));
+            await tab.Page.ClickAsync("button[data-more='owner-accounts']");
+            Assert.False(await tab.Page.IsVisibleAsync("#owner-accounts-more"));
+        }
         Assert.Equal(rows.Select(a => a.GetProperty("accountId").GetString()), await tab.ValuesAsync("owner-accounts", "accountId"));
         Assert.Equal(rows.Select(a => a.GetProperty("closingMrr").GetString()), await tab.ValuesAsync("owner-accounts", "closingMrr"));
         var reasons = churn.GetProperty("rows").EnumerateArray().Select(r => r.GetProperty("reason").GetString()).ToList();

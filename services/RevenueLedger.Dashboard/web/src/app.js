@@ -45,7 +45,14 @@ const link = (changes, text) => {
 // ---- tables: every chart has one, every table a CSV download of the exact values (read back from its cells, so
 // the file is always the table on screen) ----
 
-function table(id, name, columns, rows, { caption = '', sortable = false, s = null, pinned = [] } = {}) {
+// Rows of long tables not yet in the page, by table id. A book's owner may hold thousands of accounts: building all
+// their cells up front keeps the page's numbers off screen for over a second, so a long table shows its first rows
+// and the rest arrive on "Show all" or before a CSV download (which must carry every row). Each render collects its
+// own (s.rest) and they replace these only when its page is the one shown.
+const LONG_TABLE = 100;
+let hidden = new Map();
+
+function table(id, name, columns, rows, { caption = '', sortable = false, s = null, pinned = [], limit = Infinity } = {}) {
   const head = columns.map((c) => {
     if (!sortable || !c.sort) return `<th scope="col" data-col="${c.key}" class="${c.num ? 'num' : ''}">${h(c.label)}</th>`;
     const active = s.sort === c.key;
@@ -57,9 +64,21 @@ function table(id, name, columns, rows, { caption = '', sortable = false, s = nu
     const shown = c.show ? c.show(r) : h(raw ?? '');
     return `<td data-col="${c.key}"${raw !== undefined && raw !== null ? ` data-value="${h(raw)}"` : ''} class="${c.num ? 'num' : ''}">${shown}</td>`;
   }).join('')}</tr>`).join('');
-  return `<div class="table-wrap"><table id="${id}" data-name="${h(name)}">${caption ? `<caption>${h(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead>
-    <tbody>${body(pinned, 'pinned')}${body(rows, '')}</tbody></table>
-    <button type="button" class="csv" data-csv="${id}">Download CSV</button></div>`;
+  const shown = rows.length > limit ? rows.slice(0, limit) : rows;
+  if (shown !== rows) s.rest.set(id, () => body(rows.slice(limit), ''));
+  const more = shown === rows ? '' : ` <span class="more" id="${id}-more">Showing ${formatInt(shown.length)} of ${formatInt(rows.length)} rows.
+    <button type="button" data-more="${id}">Show all ${formatInt(rows.length)}</button></span>`;
+  return `<div class="table-wrap"><table id="${id}" data-name="${h(name)}" data-rows="${rows.length}">${caption ? `<caption>${h(caption)}</caption>` : ''}<thead><tr>${head}</tr></thead>
+    <tbody>${body(pinned, 'pinned')}${body(shown, '')}</tbody></table>
+    <button type="button" class="csv" data-csv="${id}">Download CSV</button>${more}</div>`;
+}
+
+function showAll(id) {
+  const rest = hidden.get(id);
+  if (!rest) return;
+  hidden.delete(id);
+  document.getElementById(id).tBodies[0].insertAdjacentHTML('beforeend', rest());
+  document.getElementById(`${id}-more`)?.remove();
 }
 
 const moneyCol = (key, label, currency, sign = 1) => ({ key, label, num: true, show: (r) => formatMoney(r[key], currency, sign) });
@@ -69,6 +88,7 @@ const intCol = (key, label) => ({ key, label, num: true, show: (r) => formatInt(
 function downloadCsv(id) {
   const t = document.getElementById(id);
   if (!t) return;
+  showAll(id);
   const header = [...t.tHead.rows[0].cells].map((c) => c.dataset.col);
   const rows = [...t.tBodies[0].rows].map((r) => [...r.cells].map((c) => c.dataset.value ?? ''));
   const blob = new Blob([toCsv(header, rows)], { type: 'text/csv' });
@@ -233,7 +253,7 @@ async function ownerPage(s) {
         { key: 'openingMrr', label: 'MRR at start', num: true, show: (r) => formatMoney(r.openingMrr, r.currency || c) },
         { key: 'closingOwnerId', label: 'Owner at end', show: (r) => h(ownerLabel(r.closingOwnerId)) },
         { key: 'closingMrr', label: 'MRR at end', num: true, show: (r) => formatMoney(r.closingMrr, r.currency || c) },
-      ], accounts.accounts)}</section>${ratesNote(bridge.rates)}`,
+      ], accounts.accounts, { limit: LONG_TABLE, s })}</section>${ratesNote(bridge.rates)}`,
     charts: () => { drawBridge('owner-bridge', mine(bridge.rows), c); chartFor('owner-pareto', (el) => pareto(el, churn.rows, c)); },
   };
 }
@@ -317,7 +337,7 @@ async function render() {
   const started = performance.now();
   try {
     if (!info) info = await getJson('/v1/ledger');
-    const s = state();
+    const s = { ...state(), rest: new Map() };
     syncControls(s);
     if (s.asOn && !s.asOf) { // "as known on" a date: the last position recorded before the next day began
       const at = await getJson('/v1/positions', { recordedBefore: s.asOn });
@@ -328,6 +348,7 @@ async function render() {
     const view = await page(s);
     if (mine !== generation) return;
     disposeAll();
+    hidden = s.rest;
     // Every value interpolated into the page's markup went through escapeHtml.
     main.innerHTML = `<h1>${h(view.title)}</h1>${view.html}`;
     view.charts?.();
@@ -366,6 +387,8 @@ document.addEventListener('click', (ev) => {
     navigate({ sort: sort.dataset.sort, dir: s.sort === sort.dataset.sort && s.dir === 'desc' ? 'asc' : 'desc' });
     return;
   }
+  const more = ev.target.closest('button[data-more]');
+  if (more) showAll(more.dataset.more);
   const csv = ev.target.closest('button[data-csv]');
   if (csv) downloadCsv(csv.dataset.csv);
   if (ev.target.closest('#definitions-open')) document.getElementById('definitions').showModal();
