@@ -58,12 +58,14 @@ internal static class ImportCommand
             var outcomes = p.GetValue(outcomesFile) is null ? null : new List<(long Line, SubmissionResult Result)>();
             var output = Output.For(stdout);
             long total = output.Rich ? File.ReadLines(path.FullName).LongCount() : 0;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
             var summary = await output.ProgressAsync("importing", total, async progress =>
             {
                 await using var file = new FileStream(path.FullName, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1, FileOptions.SequentialScan);
                 return await Importer.ImportAsync(new Ledger(events), file, outcomes is null ? null : (line, r) => outcomes.Add((line, r)), progress, ct: ct);
-            });
+            }, unit: "lines");
             PrintSummary(output, summary);
+            output.Line("took " + Output.Throughput(summary.Lines, "lines", clock.Elapsed));
             if (outcomes is not null) await WriteOutcomesAsync(p.GetValue(outcomesFile)!.FullName, outcomes, ct);
             return LedgerCli.Ok;
         });
@@ -166,12 +168,14 @@ internal static class ReportCommand
                     foreach (var w in reports)
                         foreach (var rate in w.Rates ?? [])
                             output.Line($"  {Dates.Format(w.Window.From)}..{Dates.Format(w.Window.To)}: 1 {rate.Currency} = {Money.Format(rate.Rate)} {rate.QuoteCurrency} on {Dates.Format(rate.Date)} (position {rate.Position})");
-                    foreach (var pt in part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons })
+                    var parts = part is { } one ? [one] : new[] { ReportPart.Nrr, ReportPart.Bridge, ReportPart.ChurnReasons };
+                    foreach (var pt in parts)
                     {
                         output.Heading(pt switch { ReportPart.Nrr => "NRR cohorts", ReportPart.Bridge => "MRR bridge", _ => "Churn reasons" });
-                        var (h, r) = ReportFormats.Table(reports, pt, byOwner, ratioDecimals: 6);
+                        var (h, r) = ReportText.ForPeople(ReportFormats.Table(reports, pt, byOwner));
                         output.Table(h, r, textColumns: pt == ReportPart.ChurnReasons ? 4 : 3);
                     }
+                    foreach (var line in ReportText.Legend(parts)) output.Line(line);
                     break;
             }
             return LedgerCli.Ok;
@@ -214,17 +218,25 @@ internal static class ProjectCommand
             var uri = StoreUri.Parse(p.GetValue(store));
             await using var events = await uri.OpenAsync(mustExist: true, ct: ct);
             await using var readModels = await uri.OpenReadModelsAsync(ct);
+            var output = Output.For(stdout);
+            long head = (await events.GetHeadAsync(ct)).Position;
             var clock = System.Diagnostics.Stopwatch.StartNew();
             if (p.GetValue(rebuild))
             {
-                int generation = await Application.Projections.Projector.RebuildAsync(events, readModels, ct);
-                await stdout.WriteLineAsync($"rebuilt generation {generation} at position {await readModels.CheckpointAsync(generation, ct)} in {clock.Elapsed.TotalSeconds:F1} s");
+                int generation = await output.ProgressAsync("rebuilding", head, progress => Application.Projections.Projector.RebuildAsync(events, readModels, progress, ct));
+                long position = await readModels.CheckpointAsync(generation, ct);
+                output.Line($"rebuilt generation {generation} at position {position}; took " + Output.Throughput(position, "events", clock.Elapsed));
             }
             else
             {
-                var projector = new Application.Projections.Projector(events, readModels);
-                long position = await projector.CatchUpAsync(ct);
-                await stdout.WriteLineAsync($"read models (generation {projector.Generation}) at position {position}; took {clock.Elapsed.TotalSeconds:F1} s");
+                long from = await readModels.CheckpointAsync(await readModels.CurrentGenerationAsync(ct), ct);
+                Application.Projections.Projector? projector = null;
+                long position = await output.ProgressAsync("projecting", head - from, progress =>
+                {
+                    projector = new Application.Projections.Projector(events, readModels) { Progress = at => progress(at - from) };
+                    return projector.CatchUpAsync(ct);
+                });
+                output.Line($"read models (generation {projector!.Generation}) at position {position}; took " + Output.Throughput(position - from, "events", clock.Elapsed));
             }
             return LedgerCli.Ok;
         });

@@ -27,6 +27,20 @@ public static class LedgerCli
             FxCommand.Create(stdout),
             ServeCommand.Create(stdout, stderr),
         };
+        var commands = root.Subcommands.Select(c => c.Name).ToList();
+        if (args.Length == 0)
+        {
+            await stderr.WriteLineAsync($"error: no command given; the commands are {string.Join(", ", commands)} (see 'ledger --help')");
+            return Usage;
+        }
+        if (!args[0].StartsWith('-') && !commands.Contains(args[0]))
+        {
+            var closest = commands.MinBy(c => EditDistance(c, args[0]))!;
+            await stderr.WriteLineAsync(EditDistance(closest, args[0]) <= Math.Max(2, closest.Length / 3)
+                ? $"error: unknown command '{args[0]}'; did you mean '{closest}'? (see 'ledger --help')"
+                : $"error: unknown command '{args[0]}'; the commands are {string.Join(", ", commands)} (see 'ledger --help')");
+            return Usage;
+        }
         var parse = root.Parse(args);
         if (parse.Errors.Count > 0)
         {
@@ -64,6 +78,23 @@ public static class LedgerCli
             await stderr.WriteLineAsync($"error: the store failed: {ex.Message}");
             return Failed;
         }
+    }
+
+    /// <summary>Levenshtein distance, case-insensitive: how many keystrokes a typo is away from a command.</summary>
+    internal static int EditDistance(string a, string b)
+    {
+        a = a.ToLowerInvariant();
+        b = b.ToLowerInvariant();
+        var previous = Enumerable.Range(0, b.Length + 1).ToArray();
+        for (int i = 1; i <= a.Length; i++)
+        {
+            var current = new int[b.Length + 1];
+            current[0] = i;
+            for (int j = 1; j <= b.Length; j++)
+                current[j] = Math.Min(Math.Min(current[j - 1] + 1, previous[j] + 1), previous[j - 1] + (a[i - 1] == b[j - 1] ? 0 : 1));
+            previous = current;
+        }
+        return previous[b.Length];
     }
 
     /// <summary>The reporting currency: an ISO 4217 code; default LEDGER_CURRENCY, else USD (spec §10).</summary>

@@ -43,16 +43,38 @@ public sealed class Output(TextWriter writer, bool rich)
         foreach (var r in all) Writer.WriteLine(Format(r));
     }
 
-    /// <summary>Runs <paramref name="work"/> with a progress bar on a terminal; the callback takes (done, total).</summary>
-    public async Task<T> ProgressAsync<T>(string label, long total, Func<Action<long>, Task<T>> work)
+    /// <summary>
+    /// Runs <paramref name="work"/> with a progress bar and its throughput on a terminal, nothing when redirected;
+    /// the callback takes how many of <paramref name="total"/> are done.
+    /// </summary>
+    public async Task<T> ProgressAsync<T>(string label, long total, Func<Action<long>, Task<T>> work, string unit = "events")
     {
         if (!Rich) return await work(_ => { });
         T result = default!;
-        await AnsiConsole.Progress().AutoClear(true).StartAsync(async ctx =>
-        {
-            var task = ctx.AddTask(label, maxValue: Math.Max(1, total));
-            result = await work(done => task.Value = done);
-        });
+        await AnsiConsole.Progress().AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new CountColumn(), new RateColumn(unit), new RemainingTimeColumn())
+            .StartAsync(async ctx =>
+            {
+                var task = ctx.AddTask(label, maxValue: Math.Max(1, total));
+                result = await work(done => task.Value = done);
+            });
         return result;
+    }
+
+    /// <summary>"12,345 events in 1.2 s (10,288/s)": what a long command did, for terminals and logs alike.</summary>
+    public static string Throughput(long count, string unit, TimeSpan elapsed) =>
+        string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{count:N0} {unit} in {elapsed.TotalSeconds:F1} s ({(elapsed.TotalSeconds > 0 ? count / elapsed.TotalSeconds : 0):N0}/s)");
+
+    private sealed class CountColumn : ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{task.Value:N0}/{task.MaxValue:N0}"));
+    }
+
+    private sealed class RateColumn(string unit) : ProgressColumn
+    {
+        public override Spectre.Console.Rendering.IRenderable Render(Spectre.Console.Rendering.RenderOptions options, ProgressTask task, TimeSpan deltaTime) =>
+            new Text(task.Speed is { } perSecond ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{perSecond:N0} {unit}/s") : "");
     }
 }

@@ -32,7 +32,7 @@ public sealed class RebuildRunner(LedgerStores stores, IHostApplicationLifetime 
         {
             try
             {
-                int generation = await Projector.RebuildAsync(stores.Log, stores.ReadModels, lifetime.ApplicationStopping);
+                int generation = await Projector.RebuildAsync(stores.Log, stores.ReadModels, ct: lifetime.ApplicationStopping);
                 logger.LogInformation("rebuild finished: queries now read generation {Generation}", generation);
                 lock (_lock) _status = _status with { Running = false, Generation = generation, FinishedAt = DateTimeOffset.UtcNow.ToString("O") };
             }

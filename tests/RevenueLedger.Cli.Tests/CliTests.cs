@@ -131,18 +131,83 @@ public sealed class CliTests : IDisposable
         await ImportWorkedExampleAsync();
         var r = await Cli.RunAsync("report", "--store", Store, "--from", "2024-01-01", "--to", "2024-04-01");
         Assert.Equal(0, r.Exit);
-        foreach (var text in new[] { "as of position 22", "NRR cohorts", "MRR bridge", "Churn reasons", "0.681818", "features" })
+        foreach (var text in new[] { "as of position 22", "NRR cohorts", "MRR bridge", "Churn reasons", "68.2%", "50.0%", "features", "Legend", "nrr = closingMrr ÷ openingMrr" })
             Assert.Contains(text, r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task The_report_table_speaks_as_the_demo_does_with_the_csv_signs()
+    {
+        await ImportWorkedExampleAsync();
+        var r = await Cli.RunAsync("report", "--store", Store, "--from", "2024-01-01", "--to", "2024-04-01", "--only", "bridge");
+        Assert.Equal(0, r.Exit);
+        var csv = await Cli.RunAsync("report", "--store", Store, "--from", "2024-01-01", "--to", "2024-04-01", "--only", "bridge", "--format", "csv");
+        var company = csv.Out.Split("\r\n").Single(l => l.Contains(",*,", StringComparison.Ordinal)).Split(',');
+        var row = r.Out.Split('\n').Single(l => l.Contains(" company ", StringComparison.Ordinal)).Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        // The company row is "company", never "*"; contraction and churn positive as in the CSV (200.00 and 2,000.00 in the example).
+        Assert.Equal("company", row[2]);
+        Assert.DoesNotContain(" * ", r.Out, StringComparison.Ordinal);
+        Assert.Equal(decimal.Parse(company[6], System.Globalization.CultureInfo.InvariantCulture), decimal.Parse(row[6], System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal(decimal.Parse(company[7], System.Globalization.CultureInfo.InvariantCulture), decimal.Parse(row[7], System.Globalization.NumberStyles.Number, System.Globalization.CultureInfo.InvariantCulture));
+        Assert.Equal("2,000.00", row[7]);
+        Assert.Contains("− contraction − churn", r.Out, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task A_mistyped_command_is_answered_with_the_right_one()
+    {
+        var r = await Cli.RunAsync("reprot", "--from", "2024-01-01");
+        Assert.Equal(LedgerCli.Usage, r.Exit);
+        Assert.Contains("unknown command 'reprot'; did you mean 'report'?", r.Err, StringComparison.Ordinal);
+        var far = await Cli.RunAsync("xyzzy");
+        Assert.Equal(LedgerCli.Usage, far.Exit);
+        Assert.Contains("the commands are generate, import, report", far.Err, StringComparison.Ordinal);
+        var none = await Cli.RunAsync();
+        Assert.Equal(LedgerCli.Usage, none.Exit);
+        Assert.Contains("no command given", none.Err, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Long_commands_state_their_throughput_and_draw_no_progress_when_not_on_a_terminal()
+    {
+        var import = await Cli.RunAsync("import", Shared.File("worked-example.jsonl"), "--store", Store);
+        var project = await Cli.RunAsync("project", "--store", Store);
+        var rebuild = await Cli.RunAsync("project", "--store", Store, "--rebuild");
+        Assert.Matches(@"took 35 lines in \d+\.\d s \([\d,]+/s\)", import.Out);
+        Assert.Matches(@"at position 22; took 22 events in \d+\.\d s \([\d,]+/s\)", project.Out);
+        Assert.Matches(@"rebuilt generation 2 at position 22; took 22 events in", rebuild.Out);
+        foreach (var output in new[] { import.Out, project.Out, rebuild.Out })
+        {
+            Assert.DoesNotContain('\u001b', output); // no escape sequences: a redirected output stays plain text
+            Assert.DoesNotContain("importing", output, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
     public async Task Demo_imports_a_book_and_prints_nrr_bridge_and_pareto()
     {
-        var r = await Cli.RunAsync("demo", "--accounts", "300", "--path", _dir.File("demo.db"));
+        var r = await Cli.RunAsync("demo", "--accounts", "300", "--store", "sqlite:" + _dir.File("demo.db"));
         Assert.True(r.Exit == 0, r.Err);
-        foreach (var text in new[] { "NRR / GRR by owner", "Q4 2025 NRR", "Company MRR bridge (USD)", " fx ", "in USD, EUR, GBP", "reporting currency: USD", "Churn reasons", "cumulative", "0 invalid, 0 rejected" })
+        foreach (var text in new[] { "NRR / GRR by owner", "Q4 2025 NRR", "Company MRR bridge (USD)", " fxImpact ", "in USD, EUR, GBP", "reporting currency: USD", "Churn reasons", "cumulativeShare", "0 invalid, 0 rejected", "Legend" })
             Assert.Contains(text, r.Out, StringComparison.Ordinal);
         Assert.Equal(0, (await Cli.RunAsync("verify", "--store", "sqlite:" + _dir.File("demo.db"))).Exit);
+
+        // Run again on its own store: nothing is imported twice, the same report comes back.
+        var again = await Cli.RunAsync("demo", "--accounts", "300", "--store", "sqlite:" + _dir.File("demo.db"));
+        Assert.True(again.Exit == 0, again.Err);
+        Assert.Contains("already holds this book", again.Out, StringComparison.Ordinal);
+        Assert.Equal(Tables(r.Out), Tables(again.Out));
+        static string Tables(string output) => output[output.IndexOf("NRR / GRR", StringComparison.Ordinal)..output.LastIndexOf("done in", StringComparison.Ordinal)];
+    }
+
+    [Fact]
+    public async Task Demo_never_adds_its_book_to_a_store_holding_other_events()
+    {
+        await ImportWorkedExampleAsync();
+        var r = await Cli.RunAsync("demo", "--accounts", "300", "--store", Store);
+        Assert.Equal(LedgerCli.Usage, r.Exit);
+        Assert.Contains("already holds 22 events that are not this demo's book; nothing was changed", r.Err, StringComparison.Ordinal);
+        Assert.Contains("intact: 22 events", (await Cli.RunAsync("verify", "--store", Store)).Out, StringComparison.Ordinal);
     }
 }
 

@@ -176,6 +176,9 @@ public sealed class DashboardTests(DashboardFixture f)
         // A reversed event says so, naming the reversal; the others say nothing.
         Assert.Equal(events.Select(e => e.GetProperty("reversedBy").ValueKind == JsonValueKind.Null ? "" : $"reversed by {e.GetProperty("reversedBy").GetString()}"),
             await tab.TextsAsync("account-events", "reversedBy"));
+        // ... and its facts are struck through, as the page's note says; the others are not.
+        Assert.Equal(events.Select(e => e.GetProperty("reversedBy").ValueKind == JsonValueKind.Null ? "none" : "line-through"),
+            await tab.Page.EvalOnSelectorAllAsync<string[]>("#account-events tbody td[data-col='eventId']", "els => els.map(e => getComputedStyle(e).textDecorationLine)"));
         Assert.Equal(timeline.GetProperty("owners").EnumerateArray().Select(o => o.GetProperty("from").GetString()), await tab.ValuesAsync("account-owners", "from"));
         Assert.Equal(1, await tab.Page.Locator("[data-chart='mrr'] canvas").CountAsync());
         await tab.ScreenshotAsync(f, "account");

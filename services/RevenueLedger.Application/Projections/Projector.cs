@@ -15,6 +15,9 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
 
     public int Generation => _generation;
 
+    /// <summary>Hears the log position the fold has read up to, every few thousand events (for a progress display).</summary>
+    public Action<long>? Progress { get; init; }
+
     /// <summary>
     /// Catches up to the log's head (as it was when the call began). Returns the checkpoint reached.
     /// <paramref name="committed"/> hears of each step this projector committed: (generation, first position, last position).
@@ -84,17 +87,21 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
         {
             var group = new List<RawEventBatch>();
             int rows = 0;
+            long read = from - 1;
             await foreach (var batch in log.ReadRawAsync(from, to, null, ct))
             {
                 group.Add(batch);
+                read += batch.Count;
                 if ((rows += batch.Count) < 16_384) continue;
                 await folding;
+                Progress?.Invoke(read - rows);
                 var ready = group;
                 folding = Task.Run(() => { foreach (var b in ready) projection.Add(b); }, ct);
                 (group, rows) = ([], 0);
             }
             await folding;
             foreach (var b in group) projection.Add(b);
+            Progress?.Invoke(read);
         }
         finally
         {
@@ -108,10 +115,10 @@ public sealed class Projector(IEventStore log, IReadModelStore readModels, int? 
     /// then switches queries over and drops the old rows. The switch waits until the new generation has caught up
     /// with the current one, so the position reports state never goes back.
     /// </summary>
-    public static async Task<int> RebuildAsync(IEventStore log, IReadModelStore readModels, CancellationToken ct = default)
+    public static async Task<int> RebuildAsync(IEventStore log, IReadModelStore readModels, Action<long>? progress = null, CancellationToken ct = default)
     {
         int next = await readModels.CurrentGenerationAsync(ct) + 1;
-        var projector = new Projector(log, readModels, next);
+        var projector = new Projector(log, readModels, next) { Progress = progress };
         do
         {
             await projector.CatchUpAsync(ct);

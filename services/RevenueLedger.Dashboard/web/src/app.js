@@ -52,14 +52,14 @@ const link = (changes, text) => {
 const LONG_TABLE = 100;
 let hidden = new Map();
 
-function table(id, name, columns, rows, { caption = '', sortable = false, s = null, pinned = [], limit = Infinity } = {}) {
+function table(id, name, columns, rows, { caption = '', sortable = false, s = null, pinned = [], limit = Infinity, rowClass = () => '' } = {}) {
   const head = columns.map((c) => {
     if (!sortable || !c.sort) return `<th scope="col" data-col="${c.key}" class="${c.num ? 'num' : ''}">${h(c.label)}</th>`;
     const active = s.sort === c.key;
     const aria = active ? (s.dir === 'asc' ? 'ascending' : 'descending') : 'none';
     return `<th scope="col" data-col="${c.key}" class="${c.num ? 'num' : ''}" aria-sort="${aria}"><button type="button" data-sort="${c.key}">${h(c.label)}${active ? (s.dir === 'asc' ? ' ▲' : ' ▼') : ''}</button></th>`;
   }).join('');
-  const body = (rs, cls) => rs.map((r) => `<tr class="${cls}">${columns.map((c) => {
+  const body = (rs, cls) => rs.map((r) => `<tr class="${cls || rowClass(r)}">${columns.map((c) => {
     const raw = c.raw ? c.raw(r) : r[c.key];
     const shown = c.show ? c.show(r) : h(raw ?? '');
     return `<td data-col="${c.key}"${raw !== undefined && raw !== null ? ` data-value="${h(raw)}"` : ''} class="${c.num ? 'num' : ''}">${shown}</td>`;
@@ -282,7 +282,7 @@ async function accountPage(s) {
         intCol('position', 'Position'), { key: 'recordedAt', label: 'Recorded' }, { key: 'type', label: 'Type' }, { key: 'eventId', label: 'Event id' },
         { key: 'effectiveDate', label: 'Effective' }, { key: 'detail', label: 'Detail' },
         { key: 'reversedBy', label: 'Reversed by', show: (e) => (e.reversedBy ? `<span class="reversed">reversed by ${h(e.reversedBy)}</span>` : '') },
-      ], t.events)}</section>`,
+      ], t.events, { rowClass: (e) => (e.reversedBy ? 'reversed-event' : '') })}</section>`,
     charts: () => chartFor('account-movements', (el) => mrrSteps(el, points, c)),
   };
 }
