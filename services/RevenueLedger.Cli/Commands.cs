@@ -189,14 +189,18 @@ internal static class VerifyCommand
     public static Command Create(TextWriter stdout)
     {
         var store = LedgerCli.StoreOption();
-        var cmd = new Command("verify", "Re-check the hash chain from position 1") { store };
+        var digests = new Option<FileInfo[]>("--digest") { Description = "A signed digest (`ledger digest`) the log must agree with at its position; repeat for several" };
+        var publicKey = new Option<FileInfo?>("--public-key") { Description = "The public key (PEM) the digests were signed with" };
+        var cmd = new Command("verify", "Re-check the hash chain from position 1, and against signed digests") { store, digests, publicKey };
         cmd.SetAction(async (p, ct) =>
         {
+            var signed = AuditCommands.LoadDigests(p.GetValue(digests) ?? [], p.GetValue(publicKey));
             await using var events = await StoreUri.Parse(p.GetValue(store)).OpenAsync(mustExist: true, ct: ct);
-            var result = await HashChain.VerifyAsync(events, ct);
+            var result = await HashChain.VerifyAsync(events, signed, ct);
             if (result.IsIntact)
             {
-                await stdout.WriteLineAsync($"intact: {result.VerifiedCount} events, head hash {result.HeadHash}");
+                string agreed = signed.Count == 0 ? "" : $"; agrees with {signed.Count} signed digest(s) at position(s) {string.Join(", ", signed.Select(d => d.Position).Order())}";
+                await stdout.WriteLineAsync($"intact: {result.VerifiedCount} events, head hash {result.HeadHash}{agreed}");
                 return LedgerCli.Ok;
             }
             await p.InvocationConfiguration.Error.WriteLineAsync($"broken at position {result.FirstBadPosition}: {result.Problem}");

@@ -26,6 +26,9 @@ public static class LedgerCli
             DemoCommand.Create(stdout),
             FxCommand.Create(stdout),
             ServeCommand.Create(stdout, stderr),
+            AuditCommands.Keys(stdout),
+            AuditCommands.Digest(stdout),
+            AuditCommands.Export(stdout),
         };
         var commands = root.Subcommands.Select(c => c.Name).ToList();
         if (args.Length == 0)
@@ -56,6 +59,11 @@ public static class LedgerCli
         {
             await stderr.WriteLineAsync($"error: {ex.Message}");
             return Usage;
+        }
+        catch (LedgerFailedException ex)
+        {
+            await stderr.WriteLineAsync($"error: {ex.Message}");
+            return Failed;
         }
         catch (FxRateMissingException ex)
         {

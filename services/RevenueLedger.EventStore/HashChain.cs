@@ -129,8 +129,16 @@ public static class HashChain
         Link(e.Position, e.StreamVersion, e.RecordedAt, previousHash, ContentDigest(e.AccountId, e.StoredType, e.EventId, e.Payload));
 
     /// <summary>Re-checks the whole log from position 1: positions gapless, every hash, and the indexed columns against the payload.</summary>
-    public static async Task<VerifyResult> VerifyAsync(IEventStore store, CancellationToken ct = default)
+    public static Task<VerifyResult> VerifyAsync(IEventStore store, CancellationToken ct = default) => VerifyAsync(store, [], ct);
+
+    /// <summary>
+    /// Re-checks the whole log and, at each signed digest's position, that the stored hash is the signed one — which
+    /// is what catches a rewrite that recomputed every hash after the change (the chain alone is then consistent).
+    /// Signatures are the caller's to check first (<see cref="Audit.AuditDigest.IsSignedBy"/>).
+    /// </summary>
+    public static async Task<VerifyResult> VerifyAsync(IEventStore store, IReadOnlyList<Audit.AuditDigest> digests, CancellationToken ct = default)
     {
+        var signed = digests.GroupBy(d => d.Position).ToDictionary(g => g.Key, g => g.ToList());
         string previous = Genesis;
         long expected = 1;
         await foreach (var e in store.ReadAllAsync(1, null, ct))
@@ -142,9 +150,16 @@ public static class HashChain
             string? columns = CheckColumns(e);
             if (columns is not null)
                 return VerifyResult.Broken(expected - 1, e.Position, $"position {e.Position}: {columns}");
+            if (signed.TryGetValue(e.Position, out var atHere) && atHere.FirstOrDefault(d => d.HeadHash != e.Hash) is { } differs)
+                return VerifyResult.Broken(expected - 1, e.Position,
+                    $"the stored hash at position {e.Position} is {e.Hash}, but the digest signed {differs.SignedAt} by key {differs.KeyId} says {differs.HeadHash}: " +
+                    "the log up to this position was rewritten with its hashes recomputed (the change is at or before it; an earlier digest narrows it down)");
             previous = e.Hash;
             expected++;
         }
+        if (digests.Where(d => d.Position >= expected).MinBy(d => d.Position) is { } beyond)
+            return VerifyResult.Broken(expected - 1, expected,
+                $"the log ends at position {expected - 1}, but a digest signed {beyond.SignedAt} says it reached position {beyond.Position}: the tail was removed");
         // The head row catches a truncated tail, which leaves no gap behind it.
         var head = await store.GetHeadAsync(ct);
         if (head.Position != expected - 1 || head.Hash != previous)
