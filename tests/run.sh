@@ -16,6 +16,9 @@ fi
 if [ -z "${LEDGER_TEST_RABBITMQ:-}" ]; then command -v rabbitmq-server >/dev/null || need+=(rabbitmq-server); fi
 # The dashboard's browser tests drive Debian's headless Chromium (LEDGER_CHROMIUM names another binary).
 if [ -z "${LEDGER_CHROMIUM:-}" ]; then [ -x /usr/bin/chromium ] || need+=(chromium); fi
+# The audit tests run the independent verifier (Python's standard library) and check signatures with openssl.
+command -v python3 >/dev/null || need+=(python3)
+command -v openssl >/dev/null || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "tests: installing ${need[*]} (Debian packages)" >&2
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
