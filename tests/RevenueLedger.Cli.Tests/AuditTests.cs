@@ -308,3 +308,47 @@ public sealed class SigningTests : IDisposable
         Assert.Contains("--digest needs --public-key", unsigned.Err, StringComparison.Ordinal);
     }
 }
+
+/// <summary>docs/audit.md's worked example is the chain: recomputed here from its own lines, by the ledger's code and by the Python verifier.</summary>
+public sealed class AuditDocTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    [Fact]
+    public async Task The_three_documented_links_are_what_both_verifiers_compute()
+    {
+        var doc = await File.ReadAllLinesAsync(Path.Combine(Path.GetDirectoryName(Path.GetDirectoryName(Tool.Verifier))!, "audit.md"));
+        var exportLines = doc.SkipWhile(l => l != "```jsonl").Skip(1).TakeWhile(l => l != "```").ToList();
+        var example = doc.SkipWhile(l => !l.StartsWith("## Worked example", StringComparison.Ordinal)).TakeWhile(l => !l.StartsWith("## The export", StringComparison.Ordinal)).ToList();
+        string Field(string name, int link) => example.Where(l => l.StartsWith(name + " ", StringComparison.Ordinal)).ElementAt(link)[name.Length..].Trim();
+        Assert.Equal(3, exportLines.Count);
+        string previous = HashChain.Genesis;
+        for (int i = 0; i < 3; i++)
+        {
+            using var e = System.Text.Json.JsonDocument.Parse(exportLines[i]);
+            string S(string p) => e.RootElement.GetProperty(p).GetString()!;
+            long position = e.RootElement.GetProperty("position").GetInt64(), version = e.RootElement.GetProperty("streamVersion").GetInt64();
+            Assert.Equal(i + 1, position);
+            Assert.Equal($"{S("accountId")}|{S("storedType")}|{S("eventId")}|{S("payload")}", Field("content preimage", i));
+            string digest = HashChain.ContentDigest(S("accountId"), S("storedType"), S("eventId"), S("payload"));
+            Assert.Equal(digest, Field("contentDigest", i));
+            Assert.Equal($"{position}|{version}|{S("recordedAt")}|{previous}|{digest}", Field("link preimage", i));
+            string hash = HashChain.Link(position, version, S("recordedAt"), previous, digest);
+            Assert.Equal(hash, Field("hash", i));
+            Assert.Equal(hash, S("hash"));
+            previous = hash;
+        }
+        var export = _dir.File("three.jsonl");
+        await File.WriteAllLinesAsync(export, [$$"""{"format":"revenueledger.export.v1","genesis":"{{HashChain.Genesis}}","headPosition":3,"headHash":"{{previous}}"}""", .. exportLines]);
+        var python = await Tool.RunAsync("python3", [Tool.Verifier, export]);
+        Assert.Equal((0, $"intact: 3 events, head hash {previous}"), (python.Exit, python.Out.Trim()));
+    }
+
+    [Fact]
+    public void The_independent_verifier_stays_short_enough_to_read()
+    {
+        Assert.InRange(File.ReadAllLines(Tool.Verifier).Length, 20, 80);
+    }
+}
