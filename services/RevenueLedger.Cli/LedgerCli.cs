@@ -29,6 +29,7 @@ public static class LedgerCli
             AuditCommands.Keys(stdout),
             AuditCommands.Digest(stdout),
             AuditCommands.Export(stdout),
+            ReconcileCommand.Create(stdout),
         };
         var commands = root.Subcommands.Select(c => c.Name).ToList();
         if (args.Length == 0)
