@@ -43,3 +43,10 @@ public sealed record LedgerAdvanced(long Position);
 
 /// <summary>Notification: the read models of <paramref name="Generation"/> reached <paramref name="Position"/> (gateways answer waiting reads).</summary>
 public sealed record ReadModelAdvanced(int Generation, long Position);
+
+/// <summary>
+/// Event: a digest of the log's head was signed (docs/audit.md): keep it outside the system, and `ledger verify
+/// --digest` proves later that nothing up to <paramref name="Position"/> was rewritten. <paramref name="Signature"/> is
+/// base64 DER (ECDSA P-256, SHA-256) over <paramref name="Statement"/>'s ASCII bytes.
+/// </summary>
+public sealed record DigestSigned(long Position, string HeadHash, string HeadRecordedAt, string SignedAt, string KeyId, string Statement, string Signature);

@@ -26,6 +26,7 @@ public static class GatewayEndpoints
         builder.Services.AddSingleton<AnswerCache>();
         builder.Services.AddSingleton<RebuildRunner>();
         builder.Services.AddHostedService<ReadModelPoller>();
+        builder.AddAudit();
         return builder;
     }
 
@@ -64,6 +65,8 @@ public static class GatewayEndpoints
             .Produces<AccountsReport>(200);
         reports.MapGet("/accounts/{accountId}/timeline", TimelineAsync).WithSummary("An account's daily MRR movements")
             .Produces<AccountTimeline>(200).Produces(200, contentType: "text/csv").ProducesProblem(StatusCodes.Status404NotFound);
+
+        v1.MapAudit();
 
         var admin = v1.MapGroup("/admin").RequireAuthorization(Policies.Administer)
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);

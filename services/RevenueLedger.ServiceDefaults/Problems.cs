@@ -22,6 +22,8 @@ public static class Problems
     public const string Unavailable = "store-unavailable";
     public const string Internal = "internal-error";
     public const string RebuildRunning = "rebuild-running";
+    public const string InvalidBillingFile = "invalid-billing-file";
+    public const string NoDigest = "no-digest";
 
     public static string Type(string code) => TypePrefix + code;
 

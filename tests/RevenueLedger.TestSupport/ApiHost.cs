@@ -30,7 +30,7 @@ public sealed class ApiHost : IAsyncDisposable
     private readonly string? _dir;
     private readonly TestSchema? _schema;
 
-    private ApiHost(string backend, int rateLimit)
+    private ApiHost(string backend, int rateLimit, IReadOnlyDictionary<string, string>? gatewaySettings)
     {
         string store;
         if (backend is "postgres" or "marten")
@@ -52,16 +52,22 @@ public sealed class ApiHost : IAsyncDisposable
             .UseSetting("Ledger:RateLimit", rateLimit.ToString(System.Globalization.CultureInfo.InvariantCulture))
             .UseSetting("Ledger:PollSeconds", "0.1"));
         _ingestion = Host(new WebApplicationFactory<Ingestion.Program>(), "ingestion");
-        _gateway = Host(new WebApplicationFactory<Gateway.Program>(), "gateway,projector");
+        _gateway = Host(new WebApplicationFactory<Gateway.Program>(), "gateway,projector").WithWebHostBuilder(b =>
+        {
+            foreach (var (key, value) in gatewaySettings ?? new Dictionary<string, string>()) b.UseSetting(key, value);
+        });
     }
 
-    public static ApiHost Start(string backend = "sqlite", int rateLimit = 100_000)
+    public static ApiHost Start(string backend = "sqlite", int rateLimit = 100_000, IReadOnlyDictionary<string, string>? gatewaySettings = null)
     {
-        var host = new ApiHost(backend, rateLimit);
+        var host = new ApiHost(backend, rateLimit, gatewaySettings);
         _ = host._ingestion.Server; // the ingestion host creates the store before the gateway opens it
         _ = host._gateway.Server;
         return host;
     }
+
+    /// <summary>The gateway host's services (its bus, its digest publisher).</summary>
+    public IServiceProvider GatewayServices => _gateway.Services;
 
     public HttpClient Ingestion(string? key) => WithKey(_ingestion.CreateClient(), key);
 
