@@ -40,7 +40,8 @@ def verify(path, digests):
                 payload = json.loads(e["payload"])
             except ValueError as x:
                 return broken(expected, f"payload unreadable: {x}")
-            if payload.get("eventId") != e["eventId"] or payload.get("accountId") != e["accountId"]:
+            # Exchange rates live in the stream "$fx" and carry no accountId.
+            if payload.get("eventId") != e["eventId"] or payload.get("accountId", "$fx") != e["accountId"]:
                 return broken(expected, "indexed eventId/accountId differ from the payload")
             for d in signed.get(expected, []):
                 if d["headHash"] != e["hash"]:

@@ -138,6 +138,7 @@ public static class HashChain
     /// </summary>
     public static async Task<VerifyResult> VerifyAsync(IEventStore store, IReadOnlyList<Audit.AuditDigest> digests, CancellationToken ct = default)
     {
+        if (store is IChainRowSource rows) return await VerifyRowsAsync(store, rows, digests, ct);
         var signed = digests.GroupBy(d => d.Position).ToDictionary(g => g.Key, g => g.ToList());
         string previous = Genesis;
         long expected = 1;
@@ -166,6 +167,155 @@ public static class HashChain
             return VerifyResult.Broken(expected - 1, Math.Min(head.Position, expected),
                 $"the log ends at position {expected - 1} but the ledger head records position {head.Position}");
         return VerifyResult.Intact(expected - 1, previous);
+    }
+
+    /// <summary>
+    /// The same checks over stored bytes: one thread only reads batches from the store (about half the work, measured
+    /// on SQLite), this one hashes, checks and links them in order, so two cores share it evenly.
+    /// </summary>
+    private static async Task<VerifyResult> VerifyRowsAsync(IEventStore store, IChainRowSource source, IReadOnlyList<Audit.AuditDigest> digests, CancellationToken ct)
+    {
+        var signed = digests.GroupBy(d => d.Position).ToDictionary(g => g.Key, g => g.ToList());
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var ready = System.Threading.Channels.Channel.CreateBounded<ChainRows>(4);
+        var reading = Task.Run(async () =>
+        {
+            try
+            {
+                await foreach (var batch in source.ReadChainAsync(stop.Token))
+                    await ready.Writer.WriteAsync(batch, stop.Token);
+                ready.Writer.Complete();
+            }
+            catch (Exception ex)
+            {
+                ready.Writer.Complete(ex);
+            }
+        }, stop.Token);
+        var state = new LinkState();
+        VerifyResult? broken = null;
+        try
+        {
+            await foreach (var batch in ready.Reader.ReadAllAsync(ct))
+            {
+                Prepare(batch);
+                if ((broken = Link(batch, state, signed)) is not null) break;
+            }
+        }
+        finally
+        {
+            await stop.CancelAsync();
+            try
+            {
+                await reading;
+            }
+            catch (OperationCanceledException) when (stop.IsCancellationRequested)
+            {
+                // stopped early: the first finding is known
+            }
+        }
+        if (broken is not null) return broken;
+        string previous = Encoding.ASCII.GetString(state.Previous);
+        long expected = state.Expected;
+        if (digests.Where(d => d.Position >= expected).MinBy(d => d.Position) is { } beyond)
+            return VerifyResult.Broken(expected - 1, expected,
+                $"the log ends at position {expected - 1}, but a digest signed {beyond.SignedAt} says it reached position {beyond.Position}: the tail was removed");
+        var head = await store.GetHeadAsync(ct);
+        if (head.Position != expected - 1 || head.Hash != previous)
+            return VerifyResult.Broken(expected - 1, Math.Min(head.Position, expected),
+                $"the log ends at position {expected - 1} but the ledger head records position {head.Position}");
+        return VerifyResult.Intact(expected - 1, previous);
+    }
+
+    private sealed class LinkState
+    {
+        public byte[] Previous { get; } = Encoding.ASCII.GetBytes(Genesis);
+
+        public long Expected { get; set; } = 1;
+    }
+
+    private static void Prepare(ChainRows batch)
+    {
+        var digests = new byte[batch.Count * DigestBytes];
+        var problems = new string?[batch.Count];
+        var sha = _sha256 ??= IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var r = batch[i];
+            sha.AppendData(batch.Content(r));
+            sha.GetHashAndReset(digests.AsSpan(i * DigestBytes, DigestBytes));
+            problems[i] = CheckColumns(batch.Payload(r), batch.EventId(r), batch.AccountId(r));
+        }
+        (batch.Digests, batch.Problems) = (digests, problems);
+    }
+
+    private static VerifyResult? Link(ChainRows batch, LinkState state, Dictionary<long, List<Audit.AuditDigest>> signed)
+    {
+        Span<byte> hash = stackalloc byte[HashHexBytes];
+        for (int i = 0; i < batch.Count; i++)
+        {
+            var r = batch[i];
+            long expected = state.Expected;
+            if (r.Position != expected)
+                return VerifyResult.Broken(expected - 1, expected, $"position {expected} is missing (found {r.Position} next)");
+            var stored = batch.Hash(r);
+            var recordedAt = batch.RecordedAt(r);
+            // A damaged row's texts may be of any length; a valid one's are not, and then it cannot match.
+            bool plausible = stored.Length == HashHexBytes && recordedAt.Length <= 64;
+            if (plausible) Link(r.Position, r.StreamVersion, recordedAt, state.Previous, batch.Digests.AsSpan(i * DigestBytes, DigestBytes), hash);
+            if (!plausible || !hash.SequenceEqual(stored))
+                return VerifyResult.Broken(expected - 1, r.Position, $"hash mismatch at position {r.Position}: its content, position or predecessor was altered");
+            if (batch.Problems[i] is { } problem)
+                return VerifyResult.Broken(expected - 1, r.Position, $"position {r.Position}: {problem}");
+            if (signed.TryGetValue(r.Position, out var atHere))
+            {
+                string text = Encoding.ASCII.GetString(stored);
+                if (atHere.FirstOrDefault(d => d.HeadHash != text) is { } differs)
+                    return VerifyResult.Broken(expected - 1, r.Position,
+                        $"the stored hash at position {r.Position} is {text}, but the digest signed {differs.SignedAt} by key {differs.KeyId} says {differs.HeadHash}: " +
+                        "the log up to this position was rewritten with its hashes recomputed (the change is at or before it; an earlier digest narrows it down)");
+            }
+            stored.CopyTo(state.Previous);
+            state.Expected = expected + 1;
+        }
+        return null;
+    }
+
+    /// <summary>The payload is one JSON object whose eventId and accountId are the row's (rates carry no accountId: their stream is "$fx").</summary>
+    private static string? CheckColumns(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> eventId, ReadOnlySpan<byte> accountId)
+    {
+        try
+        {
+            var r = new System.Text.Json.Utf8JsonReader(payload);
+            if (!r.Read() || r.TokenType != System.Text.Json.JsonTokenType.StartObject) return "payload unreadable: not a JSON object";
+            bool idMatches = false, accountSeen = false, accountMatches = false;
+            while (r.Read() && r.TokenType == System.Text.Json.JsonTokenType.PropertyName)
+            {
+                if (r.ValueTextEquals("eventId"u8))
+                {
+                    r.Read();
+                    idMatches = r.TokenType == System.Text.Json.JsonTokenType.String && r.ValueTextEquals(eventId);
+                }
+                else if (r.ValueTextEquals("accountId"u8))
+                {
+                    r.Read();
+                    accountSeen = true;
+                    accountMatches = r.TokenType == System.Text.Json.JsonTokenType.String && r.ValueTextEquals(accountId);
+                }
+                else
+                {
+                    r.Read();
+                    r.Skip();
+                }
+            }
+            if (r.TokenType != System.Text.Json.JsonTokenType.EndObject || r.Read()) return "payload unreadable: not one JSON object";
+            if (!idMatches || (accountSeen ? !accountMatches : !accountId.SequenceEqual("$fx"u8)))
+                return "indexed eventId/accountId differ from the payload";
+            return null;
+        }
+        catch (System.Text.Json.JsonException ex)
+        {
+            return $"payload unreadable: {ex.Message}";
+        }
     }
 
     private static string? CheckColumns(RecordedEvent e)

@@ -9,7 +9,7 @@ namespace RevenueLedger.Sqlite;
 /// The embedded store. SQLite serialises writers (BEGIN IMMEDIATE), and positions are assigned inside that
 /// write transaction, so commit order is position order and a reader never sees N+1 before N.
 /// </summary>
-public sealed class SqliteEventStore : IEventStore
+public sealed class SqliteEventStore : IEventStore, IChainRowSource
 {
     // 2: events.trace_context (telemetry beside the event, outside the hash chain).
     private const int SchemaVersion = 2;
@@ -323,6 +323,20 @@ public sealed class SqliteEventStore : IEventStore
         {
             ct.ThrowIfCancellationRequested();
             var batch = reader.ReadBatch(8192);
+            if (batch.Count == 0) yield break;
+            yield return batch;
+        }
+    }
+
+    public async IAsyncEnumerable<ChainRows> ReadChainAsync([EnumeratorCancellation] CancellationToken ct = default)
+    {
+        await using var c = await OpenConnectionAsync(ct);
+        using var tx = c.BeginTransaction(deferred: true);
+        using var reader = new ChainRowReader(c);
+        while (true)
+        {
+            ct.ThrowIfCancellationRequested();
+            var batch = reader.ReadBatch();
             if (batch.Count == 0) yield break;
             yield return batch;
         }
