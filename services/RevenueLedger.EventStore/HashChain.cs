@@ -158,6 +158,12 @@ public static class HashChain
             previous = e.Hash;
             expected++;
         }
+        return await EndAsync(store, digests, expected, previous, ct);
+    }
+
+    /// <summary>After the last stored row: a digest beyond it, or a head record that disagrees, means a removed tail.</summary>
+    private static async Task<VerifyResult> EndAsync(IEventStore store, IReadOnlyList<Audit.AuditDigest> digests, long expected, string previous, CancellationToken ct)
+    {
         if (digests.Where(d => d.Position >= expected).MinBy(d => d.Position) is { } beyond)
             return VerifyResult.Broken(expected - 1, expected,
                 $"the log ends at position {expected - 1}, but a digest signed {beyond.SignedAt} says it reached position {beyond.Position}: the tail was removed");
@@ -216,14 +222,7 @@ public static class HashChain
         if (broken is not null) return broken;
         string previous = Encoding.ASCII.GetString(state.Previous);
         long expected = state.Expected;
-        if (digests.Where(d => d.Position >= expected).MinBy(d => d.Position) is { } beyond)
-            return VerifyResult.Broken(expected - 1, expected,
-                $"the log ends at position {expected - 1}, but a digest signed {beyond.SignedAt} says it reached position {beyond.Position}: the tail was removed");
-        var head = await store.GetHeadAsync(ct);
-        if (head.Position != expected - 1 || head.Hash != previous)
-            return VerifyResult.Broken(expected - 1, Math.Min(head.Position, expected),
-                $"the log ends at position {expected - 1} but the ledger head records position {head.Position}");
-        return VerifyResult.Intact(expected - 1, previous);
+        return await EndAsync(store, digests, expected, previous, ct);
     }
 
     private sealed class LinkState
