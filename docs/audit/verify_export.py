@@ -5,9 +5,7 @@ usage: verify_export.py EXPORT.jsonl [--digest DIGEST.json ...]
 Prints "intact: N events, head hash H" (exit 0) or "broken at position P: why" (exit 1).
 A digest's signature is checked with openssl (docs/audit.md); here, that the export holds its position and hash.
 """
-import hashlib
-import json
-import sys
+import hashlib, json, sys
 
 
 def sha256_hex(data: bytes) -> str:
@@ -21,15 +19,20 @@ def broken(position, why):
 
 def verify(path, digests):
     signed = {}
-    for d in digests:
+    for d in digests:  # openssl checks the signature over "statement": the fields must be what it says
+        fields = "|".join(f"{k}={d[k]}" for k in ("position", "headHash", "headRecordedAt", "signedAt", "keyId"))
+        if d.get("statement") != f"revenueledger.digest.v1|{fields}":
+            return broken(0, "a digest's fields are not the statement it signs")
         signed.setdefault(d["position"], []).append(d)
     with open(path, "rb") as f:
         header = json.loads(f.readline())
         if header.get("format") != "revenueledger.export.v1":
             return broken(0, "not a revenueledger.export.v1 file")
-        previous, expected = header["genesis"], 1
+        previous, expected = "0" * 64, 1
         for line in f:
             e = json.loads(line)
+            if not all(isinstance(e.get(k), str) for k in ("recordedAt", "accountId", "storedType", "eventId", "payload", "hash")):
+                return broken(expected, "an export line lacks a field or holds a non-text one")
             if e["position"] != expected:
                 return broken(expected, f"position {expected} is missing (found {e['position']} next)")
             content = "|".join([e["accountId"], e["storedType"], e["eventId"], e["payload"]]).encode("utf-8")
@@ -40,6 +43,8 @@ def verify(path, digests):
                 payload = json.loads(e["payload"])
             except ValueError as x:
                 return broken(expected, f"payload unreadable: {x}")
+            if not isinstance(payload, dict):
+                return broken(expected, "payload unreadable: not a JSON object")
             # Exchange rates live in the stream "$fx" and carry no accountId.
             if payload.get("eventId") != e["eventId"] or payload.get("accountId", "$fx") != e["accountId"]:
                 return broken(expected, "indexed eventId/accountId differ from the payload")

@@ -13,7 +13,10 @@ public enum ReconcileStatus { Matched, Differs, MissingInLedger, MissingInBillin
 /// <summary>One compared (account, date): the ledger's side and billing's; null where a side has nothing.</summary>
 public sealed record ReconcileItem(string AccountId, DateOnly Date, ReconcileStatus Status, decimal? LedgerMrr, string? LedgerCurrency, decimal? BillingMrr, string? BillingCurrency)
 {
-    public decimal Difference => (LedgerMrr ?? 0) - (BillingMrr ?? 0);
+    /// <summary>Ledger minus billing; null when the two sides are in different currencies (no amount can be subtracted then).</summary>
+    public decimal? Difference => LedgerCurrency is not null && BillingCurrency is not null && LedgerCurrency != BillingCurrency
+        ? null
+        : (LedgerMrr ?? 0) - (BillingMrr ?? 0);
 }
 
 /// <summary>Count and sums of one status in one currency.</summary>
@@ -41,9 +44,17 @@ public static class Reconciliation
         var billed = new HashSet<(string, DateOnly)>();
         void Count(ReconcileItem item)
         {
+            // Sums never mix currencies: each side's amount goes to its own currency's row; the line counts under the ledger's.
             var key = (item.Status, item.LedgerCurrency ?? item.BillingCurrency!);
             totals.TryGetValue(key, out var t);
-            totals[key] = (t.Rows + 1, t.Ledger + (item.LedgerMrr ?? 0), t.Billing + (item.BillingMrr ?? 0));
+            bool apart = item.Difference is null;
+            totals[key] = (t.Rows + 1, t.Ledger + (item.LedgerMrr ?? 0), t.Billing + (apart ? 0 : item.BillingMrr ?? 0));
+            if (apart)
+            {
+                var other = (item.Status, item.BillingCurrency!);
+                totals.TryGetValue(other, out var o);
+                totals[other] = (o.Rows, o.Ledger, o.Billing + (item.BillingMrr ?? 0));
+            }
             if (item.Status != ReconcileStatus.Matched) differences.Add(item);
         }
         foreach (var b in billing)
@@ -84,7 +95,7 @@ public static class Reconciliation
             result.Differences.Select(i => new[]
             {
                 i.AccountId, Dates.Format(i.Date), StatusName(i.Status), i.LedgerMrr is { } l ? Money.Format(l) : "", i.LedgerCurrency ?? "",
-                i.BillingMrr is { } b ? Money.Format(b) : "", i.BillingCurrency ?? "", Money.Format(i.Difference),
+                i.BillingMrr is { } b ? Money.Format(b) : "", i.BillingCurrency ?? "", i.Difference is { } d ? Money.Format(d) : "",
             }));
 }
 
@@ -111,7 +122,7 @@ public static class BillingCsv
             if (cells.Count != names.Count) throw new LedgerUsageException($"line {line}: {cells.Count} cells where the header has {names.Count}");
             string id = cells[account].Trim();
             if (id.Length == 0) throw new LedgerUsageException($"line {line}: {columns.AccountId} is empty");
-            if (!Dates.TryParse(cells[date].Trim(), out var d)) throw new LedgerUsageException($"line {line}: {columns.Date} '{cells[date]}' is not a date YYYY-MM-DD");
+            if (!Dates.TryParse(cells[date].Trim(), out var d) || d == DateOnly.MaxValue) throw new LedgerUsageException($"line {line}: {columns.Date} '{cells[date]}' is not a date YYYY-MM-DD");
             if (!decimal.TryParse(cells[mrr].Trim(), NumberStyles.AllowDecimalPoint | NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out var m) || m < 0)
                 throw new LedgerUsageException($"line {line}: {columns.Mrr} '{cells[mrr]}' is not a non-negative decimal amount");
             string c = cells[currency].Trim();

@@ -89,7 +89,7 @@ public static class AuditEndpoints
         return TypedResults.Ok(new ReconcileAnswer(result.Position, result.Dates, result.BillingRows, result.AllMatched,
             result.Totals.Select(t => new ReconcileTotalRow(Reconciliation.StatusName(t.Status), t.Currency, t.Rows, Money.Format(t.LedgerMrr), Money.Format(t.BillingMrr))).ToList(),
             result.Differences.Select(i => new ReconcileDifference(i.AccountId, Dates.Format(i.Date), Reconciliation.StatusName(i.Status),
-                i.LedgerMrr is { } l ? Money.Format(l) : null, i.LedgerCurrency, i.BillingMrr is { } b ? Money.Format(b) : null, i.BillingCurrency, Money.Format(i.Difference))).ToList()));
+                i.LedgerMrr is { } l ? Money.Format(l) : null, i.LedgerCurrency, i.BillingMrr is { } b ? Money.Format(b) : null, i.BillingCurrency, i.Difference is { } d ? Money.Format(d) : null)).ToList()));
     }
 }
 
@@ -98,4 +98,4 @@ public sealed record ReconcileAnswer(long Position, int Dates, long BillingLines
 
 public sealed record ReconcileTotalRow(string Status, string Currency, long Rows, string LedgerMrr, string BillingMrr);
 
-public sealed record ReconcileDifference(string AccountId, string Date, string Status, string? LedgerMrr, string? LedgerCurrency, string? BillingMrr, string? BillingCurrency, string Difference);
+public sealed record ReconcileDifference(string AccountId, string Date, string Status, string? LedgerMrr, string? LedgerCurrency, string? BillingMrr, string? BillingCurrency, string? Difference);

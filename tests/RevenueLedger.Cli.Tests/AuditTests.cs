@@ -136,6 +136,21 @@ public abstract class AuditTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task The_python_verifier_refuses_a_digest_whose_fields_are_not_the_statement_it_signs()
+    {
+        // openssl checks the signature over the statement only: edited fields beside it must not be believed.
+        var digest = await File.ReadAllTextAsync(await DigestAsync("d22.json"));
+        Assert.Contains("\"position\": 22", digest, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(Dir.File("edited.json"), digest.Replace("\"position\": 22", "\"position\": 21", StringComparison.Ordinal));
+        var export = Dir.File("edited-export.jsonl");
+        Assert.Equal(0, (await Cli.RunAsync("export", "--to", export, "--store", Store)).Exit);
+        var python = await Tool.RunAsync("python3", [Tool.Verifier, export, "--digest", Dir.File("edited.json")]);
+        Assert.Equal(1, python.Exit);
+        Assert.Contains("a digest's fields are not the statement it signs", python.Out, StringComparison.Ordinal);
+        Assert.Equal(0, (await Tool.RunAsync("python3", [Tool.Verifier, export, "--digest", Dir.File("d22.json")])).Exit);
+    }
+
+    [Fact]
     public async Task A_removed_tail_with_its_head_rewritten_is_caught_by_the_digest()
     {
         var rows = await RowsAsync();
