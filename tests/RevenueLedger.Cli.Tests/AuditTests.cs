@@ -1,3 +1,4 @@
+using System.Data.Common;
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
 using Npgsql;
@@ -17,9 +18,35 @@ public abstract class AuditTests : IAsyncLifetime
 
     protected abstract string Store { get; }
 
-    protected abstract Task ExecAsync(string sql);
+    protected abstract DbConnection Connect();
 
-    protected abstract Task<List<(long Position, long Version, string RecordedAt, string Account, string Type, string EventId, string Payload, string Hash)>> RowsAsync();
+    protected abstract void ClearPools();
+
+    /// <summary>A change behind the ledger's back, straight in the store's tables.</summary>
+    private async Task ExecAsync(string sql)
+    {
+        ClearPools();
+        await using (var c = Connect())
+        {
+            await c.OpenAsync();
+            await using var cmd = c.CreateCommand();
+            cmd.CommandText = sql;
+            Assert.True(await cmd.ExecuteNonQueryAsync() > 0);
+        }
+        ClearPools();
+    }
+
+    private async Task<List<(long Position, long Version, string RecordedAt, string Account, string Type, string EventId, string Payload, string Hash)>> RowsAsync()
+    {
+        await using var c = Connect();
+        await c.OpenAsync();
+        await using var cmd = c.CreateCommand();
+        cmd.CommandText = "SELECT position, stream_version, recorded_at, account_id, event_type, event_id, payload, hash FROM events ORDER BY position";
+        await using var r = await cmd.ExecuteReaderAsync();
+        var rows = new List<(long, long, string, string, string, string, string, string)>();
+        while (await r.ReadAsync()) rows.Add((r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)));
+        return rows;
+    }
 
     public virtual async Task InitializeAsync()
     {
@@ -168,26 +195,10 @@ public sealed class SqliteAuditTests : AuditTests
 
     protected override string Store => "sqlite:" + Path;
 
-    protected override async Task ExecAsync(string sql)
-    {
-        SqliteConnection.ClearAllPools();
-        await using var c = new SqliteConnection($"Data Source={Path}");
-        await c.OpenAsync();
-        await using var cmd = new SqliteCommand(sql, c);
-        Assert.True(await cmd.ExecuteNonQueryAsync() > 0);
-        SqliteConnection.ClearAllPools();
-    }
+    protected override DbConnection Connect() => new SqliteConnection($"Data Source={Path}");
 
-    protected override async Task<List<(long, long, string, string, string, string, string, string)>> RowsAsync()
-    {
-        await using var c = new SqliteConnection($"Data Source={Path}");
-        await c.OpenAsync();
-        await using var cmd = new SqliteCommand("SELECT position, stream_version, recorded_at, account_id, event_type, event_id, payload, hash FROM events ORDER BY position", c);
-        await using var r = await cmd.ExecuteReaderAsync();
-        var rows = new List<(long, long, string, string, string, string, string, string)>();
-        while (await r.ReadAsync()) rows.Add((r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)));
-        return rows;
-    }
+    // The ledger's pooled connections must not keep pages from before the change behind its back.
+    protected override void ClearPools() => SqliteConnection.ClearAllPools();
 }
 
 public sealed class PostgresAuditTests : AuditTests
@@ -196,30 +207,14 @@ public sealed class PostgresAuditTests : AuditTests
 
     protected override string Store => "postgres:" + _schema.ConnectionString;
 
+    protected override DbConnection Connect() => new NpgsqlConnection(_schema.ConnectionString);
+
+    protected override void ClearPools() => NpgsqlConnection.ClearAllPools();
+
     public override async Task DisposeAsync()
     {
         await _schema.DropAsync();
         await base.DisposeAsync();
-    }
-
-    protected override async Task ExecAsync(string sql)
-    {
-        NpgsqlConnection.ClearAllPools();
-        await using var c = new NpgsqlConnection(_schema.ConnectionString);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand(sql, c);
-        Assert.True(await cmd.ExecuteNonQueryAsync() > 0);
-    }
-
-    protected override async Task<List<(long, long, string, string, string, string, string, string)>> RowsAsync()
-    {
-        await using var c = new NpgsqlConnection(_schema.ConnectionString);
-        await c.OpenAsync();
-        await using var cmd = new NpgsqlCommand("SELECT position, stream_version, recorded_at, account_id, event_type, event_id, payload, hash FROM events ORDER BY position", c);
-        await using var r = await cmd.ExecuteReaderAsync();
-        var rows = new List<(long, long, string, string, string, string, string, string)>();
-        while (await r.ReadAsync()) rows.Add((r.GetInt64(0), r.GetInt64(1), r.GetString(2), r.GetString(3), r.GetString(4), r.GetString(5), r.GetString(6), r.GetString(7)));
-        return rows;
     }
 }
 
@@ -229,7 +224,7 @@ public static class Tool
     /// <summary>docs/audit/verify_export.py of this repository.</summary>
     public static string Verifier { get; } = Locate();
 
-    public static async Task<(int Exit, string Out)> RunAsync(string file, IEnumerable<string> args, string? stdin = null)
+    public static async Task<(int Exit, string Out)> RunAsync(string file, IEnumerable<string> args)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true };
         foreach (var a in args) psi.ArgumentList.Add(a);
