@@ -20,7 +20,7 @@ internal static class VerifyPhases
             var hashed = clock.Elapsed.TotalSeconds;
             clock.Restart();
             long rows = 0;
-            await foreach (var b in log.ReadChainAsync()) rows += b.Count;
+            await foreach (var b in log.ReadChainAsync(1, null)) rows += b.Count;
             var rawRead = clock.Elapsed.TotalSeconds;
             Console.WriteLine($"raw chain rows read {rawRead:F2} s ({rows})");
             clock.Restart();

@@ -7,7 +7,11 @@ namespace RevenueLedger.EventStore;
 /// </summary>
 public interface IChainRowSource
 {
-    IAsyncEnumerable<ChainRows> ReadChainAsync(CancellationToken ct = default);
+    /// <summary>
+    /// The stored rows with <paramref name="fromPosition"/> ≤ position ≤ <paramref name="toPosition"/> (null: to the
+    /// end) in position order. Ranges may be read at once on separate connections: that is how verify uses both cores.
+    /// </summary>
+    IAsyncEnumerable<ChainRows> ReadChainAsync(long fromPosition, long? toPosition, CancellationToken ct = default);
 }
 
 /// <summary>

@@ -176,60 +176,94 @@ public static class HashChain
     }
 
     /// <summary>
-    /// The same checks over stored bytes: one thread only reads batches from the store (about half the work, measured
-    /// on SQLite), this one hashes, checks and links them in order, so two cores share it evenly.
+    /// The same checks over stored bytes, on both cores: the log is split in two position ranges read at once. Each
+    /// link can be checked on its own against the stored hash before it, so the later range starts from the stored
+    /// hash at the split — which the earlier range verifies; only if it does is the later range's finding the first.
     /// </summary>
     private static async Task<VerifyResult> VerifyRowsAsync(IEventStore store, IChainRowSource source, IReadOnlyList<Audit.AuditDigest> digests, CancellationToken ct)
     {
         var signed = digests.GroupBy(d => d.Position).ToDictionary(g => g.Key, g => g.ToList());
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        var ready = System.Threading.Channels.Channel.CreateBounded<ChainRows>(4);
-        var reading = Task.Run(async () =>
+        // The head only chooses where to split; a wrong head (a removed tail) is found by EndAsync as before.
+        long split = (await store.GetHeadAsync(ct)).Position / 2;
+        if (split < 1)
         {
-            try
-            {
-                await foreach (var batch in source.ReadChainAsync(stop.Token))
-                    await ready.Writer.WriteAsync(batch, stop.Token);
-                ready.Writer.Complete();
-            }
-            catch (Exception ex)
-            {
-                ready.Writer.Complete(ex);
-            }
-        }, stop.Token);
-        var state = new LinkState();
-        VerifyResult? broken = null;
+            var whole = await Task.Run(() => VerifyRangeAsync(source, new LinkState(1, null), signed, ct), ct);
+            return whole.Broken ?? await EndAsync(store, digests, whole.Expected, Encoding.ASCII.GetString(whole.Previous), ct);
+        }
+        using var stopLater = CancellationTokenSource.CreateLinkedTokenSource(ct);
+        var later = Task.Run(() => VerifyRangeAsync(source, new LinkState(split, null) { Anchored = false }, signed, stopLater.Token), stopLater.Token);
+        LinkState earlier;
         try
         {
-            await foreach (var batch in ready.Reader.ReadAllAsync(ct))
-            {
-                Prepare(batch);
-                if ((broken = Link(batch, state, signed)) is not null) break;
-            }
+            earlier = await Task.Run(() => VerifyRangeAsync(source, new LinkState(1, split), signed, ct), ct);
         }
-        finally
+        catch
         {
-            await stop.CancelAsync();
-            try
-            {
-                await reading;
-            }
-            catch (OperationCanceledException) when (stop.IsCancellationRequested)
-            {
-                // stopped early: the first finding is known
-            }
+            await StopAsync(later, stopLater);
+            throw;
         }
-        if (broken is not null) return broken;
-        string previous = Encoding.ASCII.GetString(state.Previous);
-        long expected = state.Expected;
-        return await EndAsync(store, digests, expected, previous, ct);
+        if (earlier.Broken is not null)
+        {
+            // The earlier range's finding is the first, whatever the later one finds.
+            await StopAsync(later, stopLater);
+            return earlier.Broken;
+        }
+        var rest = await later;
+        if (earlier.Expected != split + 1)
+        {
+            // The earlier range ended short of the split: its last row is the log's last, or rows are missing after it.
+            if (rest.FirstSeen is not { } next) return await EndAsync(store, digests, earlier.Expected, Encoding.ASCII.GetString(earlier.Previous), ct);
+            return VerifyResult.Broken(earlier.Expected - 1, earlier.Expected, $"position {earlier.Expected} is missing (found {next} next)");
+        }
+        if (!rest.Anchored) throw new InvalidOperationException($"position {split} was read by one range and not the other: the store changed during verify");
+        return rest.Broken ?? await EndAsync(store, digests, rest.Expected, Encoding.ASCII.GetString(rest.Previous), ct);
     }
 
-    private sealed class LinkState
+    private static async Task StopAsync(Task<LinkState> later, CancellationTokenSource stop)
     {
+        await stop.CancelAsync();
+        try
+        {
+            await later;
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            // stopped on purpose
+        }
+    }
+
+    private static async Task<LinkState> VerifyRangeAsync(IChainRowSource source, LinkState state, Dictionary<long, List<Audit.AuditDigest>> signed, CancellationToken ct)
+    {
+        await foreach (var batch in source.ReadChainAsync(state.From, state.To, ct))
+        {
+            Prepare(batch);
+            if ((state.Broken = Link(batch, state, signed)) is not null || state.Stopped) break;
+        }
+        return state;
+    }
+
+    /// <summary>
+    /// One range's walk. Starting at position 1 it links from the genesis; starting later it is not anchored until it
+    /// has read the row at <see cref="From"/>, whose stored hash the earlier range vouches for.
+    /// </summary>
+    private sealed class LinkState(long from, long? to)
+    {
+        public long From { get; } = from;
+
+        public long? To { get; } = to;
+
         public byte[] Previous { get; } = Encoding.ASCII.GetBytes(Genesis);
 
-        public long Expected { get; set; } = 1;
+        public long Expected { get; set; } = from;
+
+        public bool Anchored { get; set; } = true;
+
+        public long? FirstSeen { get; set; }
+
+        /// <summary>The first row was not the anchor: nothing after it can be linked here.</summary>
+        public bool Stopped { get; set; }
+
+        public VerifyResult? Broken { get; set; }
     }
 
     private static void Prepare(ChainRows batch)
@@ -253,6 +287,18 @@ public static class HashChain
         for (int i = 0; i < batch.Count; i++)
         {
             var r = batch[i];
+            state.FirstSeen ??= r.Position;
+            if (!state.Anchored)
+            {
+                if (r.Position != state.From || batch.Hash(r).Length != HashHexBytes)
+                {
+                    state.Stopped = true;
+                    return null;
+                }
+                batch.Hash(r).CopyTo(state.Previous);
+                (state.Anchored, state.Expected) = (true, r.Position + 1);
+                continue;
+            }
             long expected = state.Expected;
             if (r.Position != expected)
                 return VerifyResult.Broken(expected - 1, expected, $"position {expected} is missing (found {r.Position} next)");

@@ -11,11 +11,14 @@ internal sealed class ChainRowReader : IDisposable
     private readonly sqlite3 _db;
     private bool _done;
 
-    public ChainRowReader(SqliteConnection connection)
+    public ChainRowReader(SqliteConnection connection, long fromPosition, long toPosition)
     {
         _db = connection.Handle!;
-        int rc = raw.sqlite3_prepare_v2(_db, "SELECT position, stream_version, account_id, event_type, event_id, payload, recorded_at, hash FROM events ORDER BY position", out _stmt);
+        int rc = raw.sqlite3_prepare_v2(_db,
+            "SELECT position, stream_version, account_id, event_type, event_id, payload, recorded_at, hash FROM events WHERE position >= ?1 AND position <= ?2 ORDER BY position", out _stmt);
         SqliteException.ThrowExceptionForRC(rc, _db);
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_int64(_stmt, 1, fromPosition), _db);
+        SqliteException.ThrowExceptionForRC(raw.sqlite3_bind_int64(_stmt, 2, toPosition), _db);
     }
 
     public ChainRows ReadBatch()

@@ -110,6 +110,13 @@ public abstract class AuditTests : IAsyncLifetime
         { "a deleted row", "DELETE FROM events WHERE position = 7", 7 },
         { "two swapped rows", "UPDATE events SET position = -1 WHERE position = 5; UPDATE events SET position = 5 WHERE position = 9; UPDATE events SET position = 9 WHERE position = -1", 5 },
         { "a truncated tail", "DELETE FROM events WHERE position > 18", 19 },
+        // SQLite verifies positions 1..11 and 11..22 at once (split at half the head): the cases around the split.
+        { "a payload byte in the later half", "UPDATE events SET payload = replace(payload, '\"eventId\"', '\"eventID\"') WHERE position = 15", 15 },
+        { "a payload byte at the split", "UPDATE events SET payload = replace(payload, '\"eventId\"', '\"eventID\"') WHERE position = 11", 11 },
+        { "the row at the split deleted", "DELETE FROM events WHERE position = 11", 11 },
+        { "the row after the split deleted", "DELETE FROM events WHERE position = 12", 12 },
+        { "the rows before and at the split deleted", "DELETE FROM events WHERE position IN (10, 11)", 10 },
+        { "damage in both halves", "UPDATE events SET payload = replace(payload, '\"eventId\"', '\"eventID\"') WHERE position IN (3, 16)", 3 },
     };
 
     [Theory]
