@@ -45,8 +45,8 @@ def verify(path, digests):
                 return broken(expected, f"payload unreadable: {x}")
             if not isinstance(payload, dict):
                 return broken(expected, "payload unreadable: not a JSON object")
-            # Exchange rates live in the stream "$fx" and carry no accountId.
-            if payload.get("eventId") != e["eventId"] or payload.get("accountId", "$fx") != e["accountId"]:
+            # Exchange rates ("$fx") and reason catalogue entries ("$reasons") carry no accountId: their stream is the row's.
+            if payload.get("eventId") != e["eventId"] or payload.get("accountId", e["accountId"] if e["accountId"] in ("$fx", "$reasons") else None) != e["accountId"]:
                 return broken(expected, "indexed eventId/accountId differ from the payload")
             for d in signed.get(expected, []):
                 if d["headHash"] != e["hash"]:

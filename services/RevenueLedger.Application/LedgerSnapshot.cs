@@ -1,12 +1,29 @@
 using RevenueLedger.Domain;
+using RevenueLedger.Domain.Insights;
 using RevenueLedger.Domain.Reporting;
 using RevenueLedger.EventStore;
 
 namespace RevenueLedger.Application;
 
 /// <summary>Every account's history as known at one log position (spec §8): the input of every report.</summary>
-public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> accounts, FxRateTable? rates = null)
+public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> accounts, FxRateTable? rates = null,
+    SignalTable? signals = null, ReasonCatalogue? reasons = null)
 {
+    /// <summary>
+    /// The accounts' signals known at <see cref="Position"/>. Only a snapshot replayed from the log has them (read
+    /// models keep MRR histories only): <see cref="HasInsights"/> says which this is.
+    /// </summary>
+    public SignalTable Signals { get; } = signals ?? SignalTable.Empty;
+
+    /// <summary>The reason catalogue known at <see cref="Position"/> (the defaults when none was replayed).</summary>
+    public ReasonCatalogue Reasons { get; } = reasons ?? ReasonCatalogue.Default;
+
+    public bool HasInsights { get; } = signals is not null;
+
+    /// <summary>Churn and contraction by reason and function (see <see cref="ReasonPareto"/>).</summary>
+    public ReasonParetoReport ParetoIn(string currency, Window window, OwnerGroup owner) =>
+        ReasonPareto.Compute(Accounts, window, owner, Reasons, currency, Rates, Position);
+
     public long Position { get; } = position;
 
     public IReadOnlyList<AccountHistory> Accounts { get; } = accounts;
@@ -73,7 +90,7 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
         }
         await folding;
         await FoldAsync(folder, group, ct);
-        return new LedgerSnapshot(position, folder.Build(), new FxRateTable(folder.Rates));
+        return new LedgerSnapshot(position, folder.Build(), new FxRateTable(folder.Rates), folder.Signals(), folder.Reasons());
     }
 
     private static Task FoldAsync(FactFolder folder, List<RawEventBatch> batches, CancellationToken ct) => Task.Run(() =>

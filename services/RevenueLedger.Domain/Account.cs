@@ -29,7 +29,7 @@ public sealed record AccountState(
     string AccountId,
     long Version,
     ImmutableDictionary<string, ContractEvents> Contracts,
-    ImmutableHashSet<string> OwnerAssignments,
+    ImmutableHashSet<string> RuleFreeEvents,
     ImmutableHashSet<string> Reversals,
     ImmutableHashSet<string> Reversed)
 {
@@ -94,9 +94,9 @@ public static class AccountDecider
             ContractEvent c => ValidateInsert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, state.Version + 1))
                 ?? (c is ContractStarted s ? ValidateAccountCurrency(s, state) : null),
             EventReversed r => ValidateReversal(r, state),
-            OwnerAssigned => null,
-            // Rates have no account rules: a later rate for the same pair and day corrects the earlier one.
-            FxRateRecorded => null,
+            OwnerAssigned or SignalRecorded => null,
+            // Rates and catalogue entries have no account rules: a later one for the same key corrects the earlier.
+            FxRateRecorded or ReasonCatalogued => null,
             _ => throw new ArgumentOutOfRangeException(nameof(command), e.GetType().Name, "unknown event type"),
         };
         return error is null ? new Decision.Accept(e) : new Decision.Refuse(error);
@@ -119,7 +119,7 @@ public static class AccountDecider
             return LedgerError.Rejected(ErrorCodes.ReversalOfReversal, $"'{target}' is itself a reversal and cannot be reversed");
         if (state.Reversed.Contains(target))
             return LedgerError.Rejected(ErrorCodes.AlreadyReversed, $"'{target}' is already reversed");
-        if (state.OwnerAssignments.Contains(target)) return null;
+        if (state.RuleFreeEvents.Contains(target)) return null; // an owner assignment or a signal: no timeline rule depends on it
         if (state.FindContractEvent(target) is not { } found)
             return LedgerError.Rejected(ErrorCodes.ReversalTargetNotFound, $"account '{state.AccountId}' has no event '{target}' to reverse");
         var without = state.Contracts[found.ContractId].ToArray().RemoveAll(x => x.EventId == target);
@@ -138,7 +138,7 @@ public static class AccountDecider
                 Version = version,
                 Contracts = state.Contracts.SetItem(c.ContractId, Insert(c.ContractId, state.Contracts.GetValueOrDefault(c.ContractId, ContractEvents.Empty), TimelineEntry.Of(c, version))),
             },
-            OwnerAssigned o => state with { Version = version, OwnerAssignments = state.OwnerAssignments.Add(o.EventId) },
+            OwnerAssigned or SignalRecorded => state with { Version = version, RuleFreeEvents = state.RuleFreeEvents.Add(e.EventId) },
             EventReversed r => Reverse(state with { Version = version, Reversals = state.Reversals.Add(r.EventId) }, r.TargetEventId),
             _ => state with { Version = version },
         };
@@ -146,7 +146,7 @@ public static class AccountDecider
 
     private static AccountState Reverse(AccountState state, string target)
     {
-        var reversed = state with { Reversed = state.Reversed.Add(target), OwnerAssignments = state.OwnerAssignments.Remove(target) };
+        var reversed = state with { Reversed = state.Reversed.Add(target), RuleFreeEvents = state.RuleFreeEvents.Remove(target) };
         return state.FindContractEvent(target) is { } found
             ? reversed with
             {

@@ -10,7 +10,7 @@ public sealed class EventTypeAttribute(string name) : Attribute
     public string Name { get; } = name;
 }
 
-/// <summary>A closed hierarchy: the seven events of the spec (§1). The ledger never stores anything else.</summary>
+/// <summary>A closed hierarchy: the events of the spec (§1) and of docs/semantics.md §11. The ledger never stores anything else.</summary>
 public abstract record LedgerEvent(string EventId, string AccountId, Metadata Metadata)
 {
     /// <summary>The wire name (`type` field of the JSON format).</summary>
@@ -87,6 +87,27 @@ public sealed record FxRateRecorded(string EventId, string Currency, string Quot
 {
     /// <summary>The stream of every rate. No account id can collide with it: ids start with a letter or digit.</summary>
     public const string Stream = "$fx";
+}
+
+/// <summary>
+/// A leading indicator of one account (usage, adoption, a 1–5 fit rating given at onboarding…): the value of
+/// <paramref name="Signal"/> from the start of <paramref name="EffectiveDate"/> until the account's next value of it.
+/// Signals never change MRR; the health score and the deep dive read them.
+/// </summary>
+[EventType("V1.SignalRecorded")]
+public sealed record SignalRecorded(string EventId, string AccountId, string Signal, decimal Value, DateOnly EffectiveDate, Metadata Metadata)
+    : LedgerEvent(EventId, AccountId, Metadata);
+
+/// <summary>
+/// What a churn or contraction reason code means and which function is responsible for improving it. Entries live in
+/// the stream <see cref="Stream"/>; the latest entry for a code (by position) is in force, so an as-of report reads
+/// the catalogue as it was known then.
+/// </summary>
+[EventType("V1.ReasonCatalogued")]
+public sealed record ReasonCatalogued(string EventId, string Reason, string Label, string Function, Metadata Metadata)
+    : LedgerEvent(EventId, Stream, Metadata)
+{
+    public const string Stream = "$reasons";
 }
 
 public static class EventTypes

@@ -8,10 +8,10 @@ namespace RevenueLedger.Domain;
 public static class WireFormat
 {
 
-    private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, QuoteCurrency, Rate, Reason, Metadata, Count }
+    private enum F { Type, EventId, AccountId, ContractId, OwnerId, TargetEventId, EffectiveDate, Mrr, Amount, Currency, QuoteCurrency, Rate, Reason, Metadata, Signal, Value, Label, Function, Count }
 
     private static readonly string[] FieldNames =
-        ["type", "eventId", "accountId", "contractId", "ownerId", "targetEventId", "effectiveDate", "mrr", "amount", "currency", "quoteCurrency", "rate", "reason", "metadata"];
+        ["type", "eventId", "accountId", "contractId", "ownerId", "targetEventId", "effectiveDate", "mrr", "amount", "currency", "quoteCurrency", "rate", "reason", "metadata", "signal", "value", "label", "function"];
 
     private static readonly byte[][] FieldNamesUtf8 = FieldNames.Select(Encoding.UTF8.GetBytes).ToArray();
 
@@ -26,6 +26,8 @@ public static class WireFormat
         ["OwnerAssigned"] = new([F.AccountId, F.OwnerId, F.EffectiveDate], [F.EventId, F.Metadata]),
         ["EventReversed"] = new([F.AccountId, F.TargetEventId], [F.EventId, F.Reason, F.Metadata]),
         ["FxRateRecorded"] = new([F.Currency, F.QuoteCurrency, F.EffectiveDate, F.Rate], [F.EventId, F.Metadata]),
+        ["SignalRecorded"] = new([F.AccountId, F.Signal, F.Value, F.EffectiveDate], [F.EventId, F.Metadata]),
+        ["ReasonCatalogued"] = new([F.Reason, F.Label, F.Function], [F.EventId, F.Metadata]),
     };
 
     private static readonly (string Name, byte[] Utf8)[] TypeNames = Shapes.Keys.Select(k => (k, Encoding.UTF8.GetBytes(k))).ToArray();
@@ -124,7 +126,7 @@ public static class WireFormat
                         if (reader.TokenType == JsonTokenType.StartObject) (metadata, metadataError) = ReadMetadata(ref reader);
                         else if (reader.TokenType != JsonTokenType.Null) { f.Errors[field] = "`metadata` must be an object of string values"; reader.Skip(); }
                         break;
-                    case F.Mrr or F.Amount or F.Rate when reader.TokenType == JsonTokenType.Number:
+                    case F.Mrr or F.Amount or F.Rate or F.Value when reader.TokenType == JsonTokenType.Number:
                         f.Values[field] = Encoding.UTF8.GetString(reader.ValueSpan);
                         break;
                     case F.Type when reader.TokenType == JsonTokenType.String:
@@ -134,7 +136,7 @@ public static class WireFormat
                         if (reader.TokenType == JsonTokenType.String) f.Values[field] = reader.GetString();
                         else if (reader.TokenType != JsonTokenType.Null)
                         {
-                            f.Errors[field] = (F)field is F.Mrr or F.Amount or F.Rate ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
+                            f.Errors[field] = (F)field is F.Mrr or F.Amount or F.Rate or F.Value ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
                             reader.Skip();
                         }
                         break;
@@ -234,14 +236,51 @@ public static class WireFormat
             return Vocabulary.Share(v);
         }
 
+        string Code(F field)
+        {
+            var name = FieldNames[(int)field];
+            if (f.Errors[(int)field] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, typeError); return ""; }
+            var v = f.Values[(int)field]!;
+            if (!IsValidReason(v)) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, name, $"`{name}` must match ^[a-z0-9][a-z0-9_-]{{0,49}}$, got '{v}'"); return ""; }
+            return Vocabulary.Share(v);
+        }
+        decimal SignalValue()
+        {
+            if (f.Errors[(int)F.Value] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "value", typeError); return 0; }
+            var v = f.Values[(int)F.Value]!;
+            bool negative = v.StartsWith('-');
+            if (!Money.TryParsePlain(negative ? v[1..] : v, out var value) || value > Money.Max)
+            {
+                error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "value", $"`value` must be a plain decimal with at most 10 integer digits and 4 decimal places, an optional leading '-', at most 1000000000 either way, got '{v}'");
+                return 0;
+            }
+            return negative ? -value : value;
+        }
+        string Label()
+        {
+            if (f.Errors[(int)F.Label] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "label", typeError); return ""; }
+            var v = f.Values[(int)F.Label]!;
+            if (v.Length is < 1 or > 100 || v.Any(char.IsControl) || v.Trim().Length != v.Length)
+                error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "label", "`label` must be 1–100 characters, no control characters, no leading or trailing space");
+            return v;
+        }
+        string Function()
+        {
+            if (f.Errors[(int)F.Function] is { } typeError) { error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "function", typeError); return ""; }
+            var v = f.Values[(int)F.Function]!;
+            if (!Insights.ResponsibleFunctions.IsValid(v))
+                error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "function", $"`function` must be one of {string.Join(", ", Insights.ResponsibleFunctions.All)}, got '{v}'");
+            return Vocabulary.Share(v);
+        }
+
         var eventId = f.Values[(int)F.EventId] is null && f.Errors[(int)F.EventId] is null ? null : Id(F.EventId);
-        var accountId = type == "FxRateRecorded" ? FxRateRecorded.Stream : Id(F.AccountId);
+        var accountId = type switch { "FxRateRecorded" => FxRateRecorded.Stream, "ReasonCatalogued" => ReasonCatalogued.Stream, _ => Id(F.AccountId) };
         if (f.Errors[(int)F.Metadata] is { } metaType) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metaType);
         if (metadataError is not null) error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "metadata", metadataError);
         var meta = metadata is { Count: > 0 } ? Metadata.From(metadata) : Metadata.Empty;
         // Every field first, in the order above, so that an id is drawn only for a valid event and the event is built
         // once (a copy `with` the drawn id was a second event per submission).
-        string contractId = "", ownerId = "", targetEventId = "", currency = "", quoteCurrency = "";
+        string contractId = "", ownerId = "", targetEventId = "", currency = "", quoteCurrency = "", signal = "", label = "", function = "";
         string? reason = null;
         DateOnly date = default;
         decimal amount = 0;
@@ -267,6 +306,12 @@ public static class WireFormat
                 if (currency.Length > 0 && currency == quoteCurrency)
                     error ??= LedgerError.Invalid(ErrorCodes.InvalidField, "quoteCurrency", $"`currency` and `quoteCurrency` must differ (both '{currency}'): a currency's rate into itself is 1");
                 break;
+            case "SignalRecorded":
+                (signal, amount, date) = (Code(F.Signal), SignalValue(), Date());
+                break;
+            case "ReasonCatalogued":
+                (reason, label, function) = (Code(F.Reason), Label(), Function());
+                break;
         }
         if (error is not null) return error;
         var id = eventId ?? newEventId();
@@ -279,6 +324,8 @@ public static class WireFormat
             "OwnerAssigned" => new OwnerAssigned(id, accountId, ownerId, date, meta),
             "EventReversed" => new EventReversed(id, accountId, targetEventId, reason, meta),
             "FxRateRecorded" => new FxRateRecorded(id, currency, quoteCurrency, date, amount, meta),
+            "SignalRecorded" => new SignalRecorded(id, accountId, signal, amount, date, meta),
+            "ReasonCatalogued" => new ReasonCatalogued(id, reason!, label, function, meta),
             _ => throw new InvalidOperationException($"no constructor for event type '{type}'"),
         };
     }
@@ -345,7 +392,7 @@ public static class WireFormat
             w.WriteStartObject();
             if (includeType) w.WriteString("type", e.WireType);
             w.WriteString("eventId", e.EventId);
-            if (e is not FxRateRecorded) w.WriteString("accountId", e.AccountId);
+            if (e is not (FxRateRecorded or ReasonCatalogued)) w.WriteString("accountId", e.AccountId);
             switch (e)
             {
                 case ContractStarted s:
@@ -368,6 +415,12 @@ public static class WireFormat
                     break;
                 case FxRateRecorded fx:
                     w.WriteString("currency", fx.Currency); w.WriteString("quoteCurrency", fx.QuoteCurrency); WriteDate(w, fx.EffectiveDate); WriteMoney(w, "rate", fx.Rate);
+                    break;
+                case SignalRecorded sg:
+                    w.WriteString("signal", sg.Signal); WriteSigned(w, "value", sg.Value); WriteDate(w, sg.EffectiveDate);
+                    break;
+                case ReasonCatalogued rc:
+                    w.WriteString("reason", rc.Reason); w.WriteString("label", rc.Label); w.WriteString("function", rc.Function);
                     break;
             }
             if (e.Metadata.Count > 0)
@@ -394,6 +447,15 @@ public static class WireFormat
         Span<char> text = stackalloc char[Domain.Money.MaxChars];
         Domain.Money.TryFormat(value, text, out int n);
         w.WriteString(name, text[..n]);
+    }
+
+    private static void WriteSigned(Utf8JsonWriter w, string name, decimal value)
+    {
+        Span<char> text = stackalloc char[Domain.Money.MaxChars + 1];
+        int n = 0;
+        if (value < 0) text[n++] = '-';
+        Domain.Money.TryFormat(Math.Abs(value), text[n..], out int written);
+        w.WriteString(name, text[..(n + written)]);
     }
 
     /// <summary>The text of <see cref="Dates.Format"/>, written without a string.</summary>

@@ -325,7 +325,7 @@ public static class HashChain
         return null;
     }
 
-    /// <summary>The payload is one JSON object whose eventId and accountId are the row's (rates carry no accountId: their stream is "$fx").</summary>
+    /// <summary>The payload is one JSON object whose eventId and accountId are the row's (rates and reason catalogue entries carry no accountId: their streams are "$fx" and "$reasons").</summary>
     private static string? CheckColumns(ReadOnlySpan<byte> payload, ReadOnlySpan<byte> eventId, ReadOnlySpan<byte> accountId)
     {
         try
@@ -353,7 +353,7 @@ public static class HashChain
                 }
             }
             if (r.TokenType != System.Text.Json.JsonTokenType.EndObject || r.Read()) return "payload unreadable: not one JSON object";
-            if (!idMatches || (accountSeen ? !accountMatches : !accountId.SequenceEqual("$fx"u8)))
+            if (!idMatches || (accountSeen ? !accountMatches : !(accountId.SequenceEqual("$fx"u8) || accountId.SequenceEqual("$reasons"u8))))
                 return "indexed eventId/accountId differ from the payload";
             return null;
         }

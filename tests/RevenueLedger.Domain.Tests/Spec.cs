@@ -28,6 +28,12 @@ public static class Ev
 
     public static EventReversed Reversal(string target, string account = "acme", string? id = null) =>
         new(id ?? Id(), account, target, null, Metadata.Empty);
+
+    public static ContractContracted ContractedFor(string reason, string contract, string date, decimal amount, string currency = "USD", string account = "acme") =>
+        new(Id(), account, contract, D(date), amount, currency, reason, Metadata.Empty);
+
+    public static SignalRecorded Signal(string signal, string date, decimal value, string account = "acme", string? id = null) =>
+        new(id ?? Id(), account, signal, value, D(date), Metadata.Empty);
 }
 
 /// <summary>Given(events) → When(event) → Then(accepted | refusal code), against the pure account decider.</summary>

@@ -117,6 +117,8 @@ public sealed class Projection
                 _rates.Add(RecordedRate.Of(fx, position));
                 continue;
             }
+            // Signals and the reason catalogue change no MRR: the insights read them from the log.
+            if (e is SignalRecorded or ReasonCatalogued) continue;
             var account = AccountOf(e.AccountId);
             if (e is EventReversed r)
             {

@@ -2,7 +2,7 @@ namespace RevenueLedger.Domain.Reporting;
 
 public enum MovementKind { New, Expansion, Contraction, Churn, Reactivation }
 
-/// <summary>A reason's part of a churn movement's MRR.</summary>
+/// <summary>A reason's part of a churn or contraction movement's MRR.</summary>
 public readonly record struct ChurnShare(string Reason, decimal Mrr);
 
 /// <summary>One account's netted change on one effective day (spec §4): <c>Before</c> = MRR(d), <c>After</c> = MRR(d+1).</summary>
@@ -370,7 +370,7 @@ public sealed class AccountHistory
         {
             var day = facts[contractIdx[i]].Date;
             decimal before = total;
-            List<(string Reason, decimal Removed)>? churns = null;
+            List<(string Reason, decimal Removed)>? churns = null, decreases = null;
             for (; i < contractIdx.Length && facts[contractIdx[i]].Date == day; i++)
             {
                 ref readonly var e = ref facts[contractIdx[i]];
@@ -384,11 +384,13 @@ public sealed class AccountHistory
                 };
                 if (e.Kind == FactKind.Churned)
                     (churns ??= []).Add((e.Reason < 0 ? UnspecifiedReason : names[e.Reason], current));
+                if (e.Kind is FactKind.Churned or FactKind.Contracted && current > next)
+                    (decreases ??= []).Add((e.Reason < 0 ? UnspecifiedReason : names[e.Reason], current - next));
                 contractMrr[e.Key] = next;
                 total += next - current;
             }
             if (total == before) continue;
-            movements.Add(Classify(day, before, total, everActive, churns));
+            movements.Add(Classify(day, before, total, everActive, churns, decreases));
             if (total > 0) everActive = true;
         }
 
@@ -412,11 +414,20 @@ public sealed class AccountHistory
         return history;
     }
 
-    private static Movement Classify(DateOnly day, decimal a, decimal b, bool everActive, List<(string Reason, decimal Removed)>? churns)
+    private static Movement Classify(DateOnly day, decimal a, decimal b, bool everActive, List<(string Reason, decimal Removed)>? churns,
+        List<(string Reason, decimal Removed)>? decreases)
     {
         if (a == 0) return new Movement(day, everActive ? MovementKind.Reactivation : MovementKind.New, b, a, b, [], null);
         if (b > a) return new Movement(day, MovementKind.Expansion, b - a, a, b, [], null);
-        if (b > 0) return new Movement(day, MovementKind.Contraction, a - b, a, b, [], null);
+        if (b > 0)
+        {
+            // A contraction's reasons: the day's contractions and churned contracts, in proportion to what each removed.
+            // None given (most contractions): nothing stored, read as `unspecified` — read models stay as small as before.
+            if (decreases is null || decreases.TrueForAll(d => d.Reason == UnspecifiedReason))
+                return new Movement(day, MovementKind.Contraction, a - b, a, b, [], null);
+            var (parts, main) = SplitChurn(a - b, decreases);
+            return new Movement(day, MovementKind.Contraction, a - b, a, b, parts, main);
+        }
         var (shares, primary) = SplitChurn(a, churns ?? []);
         return new Movement(day, MovementKind.Churn, a, a, b, shares, primary);
     }
@@ -428,6 +439,7 @@ public sealed class AccountHistory
     /// </summary>
     private static (ChurnShare[] Shares, string Primary) SplitChurn(decimal churned, List<(string Reason, decimal Removed)> churns)
     {
+        if (churns.Count == 0) return ([new ChurnShare(UnspecifiedReason, churned)], UnspecifiedReason);
         if (churns.Count == 1) return ([new ChurnShare(churns[0].Reason, churned)], churns[0].Reason);
         var byReason = churns.GroupBy(c => c.Reason, StringComparer.Ordinal)
             .Select(g => (Reason: g.Key, Removed: g.Sum(x => x.Removed)))

@@ -64,6 +64,15 @@ public sealed class FactFolder
     /// <param name="reversedEventIds">Targets of the reversals within the replayed positions.</param>
     public FactFolder(IEnumerable<string> reversedEventIds) => _reversed = reversedEventIds.ToHashSet(StringComparer.Ordinal);
 
+    private readonly Dictionary<string, List<Insights.SignalPoint>> _signals = new(StringComparer.Ordinal);
+    private readonly List<Insights.ReasonEntry> _reasons = [];
+
+    /// <summary>The active signals folded so far, per account.</summary>
+    public Insights.SignalTable Signals() => new(_signals);
+
+    /// <summary>The reason catalogue as the folded events leave it.</summary>
+    public Insights.ReasonCatalogue Reasons() => new(_reasons);
+
     /// <summary>The exchange rates folded so far (spec §10), in the order added.</summary>
     public IReadOnlyList<RecordedRate> Rates => _rates;
 
@@ -76,6 +85,16 @@ public sealed class FactFolder
             return;
         }
         if (e is EventReversed || _reversed.Contains(e.EventId)) return;
+        switch (e)
+        {
+            case SignalRecorded sg:
+                if (!_signals.TryGetValue(sg.AccountId, out var points)) _signals[sg.AccountId] = points = [];
+                points.Add(new Insights.SignalPoint(sg.Signal, sg.EffectiveDate, sg.Value, position));
+                return;
+            case ReasonCatalogued rc:
+                _reasons.Add(new Insights.ReasonEntry(rc.Reason, rc.Label, rc.Function, position));
+                return;
+        }
         Append(AccountOf(e.AccountId), _names.ToFact(e));
     }
 
