@@ -99,6 +99,14 @@ public sealed class LedgerSnapshot(long position, IReadOnlyList<AccountHistory> 
             for (int i = 0; i < batch.Count; i++) folder.Add(batch.Position(i), batch.StoredType(i), batch.Payload(i));
     }, ct);
 
+    /// <summary>A snapshot of events given in position order (positions 1, 2, …), signals and catalogue included.</summary>
+    public static LedgerSnapshot FromEvents(IReadOnlyList<LedgerEvent> eventsInPositionOrder)
+    {
+        var folder = new FactFolder(eventsInPositionOrder.OfType<EventReversed>().Select(r => r.TargetEventId));
+        for (int i = 0; i < eventsInPositionOrder.Count; i++) folder.Add(eventsInPositionOrder[i], i + 1);
+        return new LedgerSnapshot(eventsInPositionOrder.Count, folder.Build(), new FxRateTable(folder.Rates), folder.Signals(), folder.Reasons());
+    }
+
     /// <summary>Folds events given in position order into per-account histories, reversals applied.</summary>
     public static IReadOnlyList<AccountHistory> Fold(IReadOnlyList<LedgerEvent> eventsInPositionOrder)
     {
