@@ -24,12 +24,24 @@ internal static class GenerateCommand
             Description = "Comma-separated account currencies, e.g. USD,EUR,GBP (default USD); with several, each account takes one and monthly rates between every pair are recorded",
             DefaultValueFactory = _ => "USD",
         };
+        var signals = LedgerCli.Choice<Application.Insights.SignalMode?>("--signals",
+            "Instead: a USD book with fit-rating and usage signals from a known model (docs/insights.md): 'driven' (signals drive churn; owner-01 underperforms, owner-02 gets a bad-fit book) or 'noise' (nothing predicts churn)",
+            null, ("driven", Application.Insights.SignalMode.Driven), ("noise", Application.Insights.SignalMode.Noise));
         var cmd = new Command("generate", "Write a realistic, deterministic book of revenue events as JSONL to stdout")
         {
-            accounts, owners, start, months, seed, intensity, currencies,
+            accounts, owners, start, months, seed, intensity, currencies, signals,
         };
         cmd.SetAction(async (p, ct) =>
         {
+            if (p.GetValue(signals) is { } mode)
+            {
+                var book = new Application.Insights.SignalBookOptions(p.GetValue(accounts), p.GetValue(owners),
+                    p.GetResult(start) is null ? new DateOnly(2022, 1, 1) : p.GetValue(start), p.GetValue(months), p.GetValue(seed), mode);
+                foreach (var e in Application.Insights.SignalBook.Generate(book))
+                    await stdout.WriteLineAsync(WireFormat.ToWireJson(e).AsMemory(), ct);
+                await stdout.FlushAsync(ct);
+                return LedgerCli.Ok;
+            }
             var options = new BookOptions(p.GetValue(accounts), p.GetValue(owners),
                 p.GetResult(start) is null ? new DateOnly(2022, 1, 1) : p.GetValue(start), p.GetValue(months), p.GetValue(seed), p.GetValue(intensity),
                 p.GetValue(currencies)!.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries));

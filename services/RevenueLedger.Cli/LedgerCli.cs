@@ -30,6 +30,10 @@ public static class LedgerCli
             AuditCommands.Digest(stdout),
             AuditCommands.Export(stdout),
             ReconcileCommand.Create(stdout),
+            InsightCommands.Signals(stdout),
+            InsightCommands.Pareto(stdout),
+            InsightCommands.Health(stdout),
+            InsightCommands.DeepDiveCommand(stdout),
         };
         var commands = root.Subcommands.Select(c => c.Name).ToList();
         if (args.Length == 0)
