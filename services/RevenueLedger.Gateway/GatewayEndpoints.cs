@@ -66,6 +66,7 @@ public static class GatewayEndpoints
         reports.MapGet("/accounts/{accountId}/timeline", TimelineAsync).WithSummary("An account's daily MRR movements")
             .Produces<AccountTimeline>(200).Produces(200, contentType: "text/csv").ProducesProblem(StatusCodes.Status404NotFound);
 
+        reports.MapInsights();
         v1.MapAudit();
 
         var admin = v1.MapGroup("/admin").RequireAuthorization(Policies.Administer)
@@ -293,7 +294,7 @@ public static class GatewayEndpoints
     /// The shared tail of every report: the auditor check for past positions, the <c>minPosition</c> wait, JSON or CSV
     /// by <c>Accept</c>, and a cache of answers that is valid while the read models have not moved past them.
     /// </summary>
-    private static async Task<IResult> AnswerAsync(ReportContext c, long? asOf, long? minPosition, Func<bool, Task<(long Position, object Body)>> compute)
+    internal static async Task<IResult> AnswerAsync(ReportContext c, long? asOf, long? minPosition, Func<bool, Task<(long Position, object Body)>> compute)
     {
         var (http, watcher, cache) = (c.Http, c.Watcher, c.Cache);
         if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
@@ -523,7 +524,7 @@ internal sealed class QueryReader
         return null;
     }
 
-    private DateOnly Date(string name, string? value)
+    public DateOnly Date(string name, string? value)
     {
         if (value is null) Fail(name, $"{name} is required (YYYY-MM-DD)");
         else if (Dates.TryParse(value, out var d)) return d;
