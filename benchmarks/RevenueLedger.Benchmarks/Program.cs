@@ -13,6 +13,7 @@ if (args.Length == 3 && args[0] == "read-model-phases") return await ReadModelPh
 if (args.Length == 3 && args[0] == "store-paths") return await StorePaths.RunAsync(args[1], args[2]);
 if (args.Length == 5 && args[0] == "billing-file") return await BillingFile.RunAsync(args[1], args[2], int.Parse(args[3], CultureInfo.InvariantCulture), int.Parse(args[4], CultureInfo.InvariantCulture));
 if (args.Length == 2 && args[0] == "verify-phases") return await VerifyPhases.RunAsync(args[1]);
+if (args.Length == 2 && args[0] == "insights") return await Insights.RunAsync(args[1]);
 if (args.Length == 2 && args[0] == "postgres-read") return await PostgresBaselines.ReadAsync(args[1]);
 if (args.Length < 2 || args[0] != "sqlite-import")
 {

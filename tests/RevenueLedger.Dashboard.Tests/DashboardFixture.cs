@@ -16,19 +16,19 @@ namespace RevenueLedger.Dashboard.Tests;
 /// another store instead (the 1M-event book of the benchmarks), where every test still compares the page with the
 /// gateway's JSON for the same query.
 /// </summary>
-public sealed class DashboardFixture : IAsyncLifetime
+public class DashboardFixture : IAsyncLifetime
 {
     public const string ReaderKey = "reader-dashboard-0123456789abcdef";
     public const string AuditorKey = "auditor-dashboard-0123456789abcdef";
 
-    private readonly TempDir _dir = new();
+    protected TempDir Dir { get; } = new();
     private readonly StringBuilder _log = new();
     private Process? _serve;
     private IPlaywright? _playwright;
 
     public Uri Base { get; private set; } = null!;
     public long Head { get; private set; }
-    public bool IsWorkedExample { get; private set; }
+    public bool IsWorkedExample { get; protected set; }
     public IBrowser Browser { get; private set; } = null!;
     public HttpClient Reader { get; private set; } = null!;
     public HttpClient Auditor { get; private set; } = null!;
@@ -40,14 +40,7 @@ public sealed class DashboardFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var store = Environment.GetEnvironmentVariable("LEDGER_DASHBOARD_STORE");
-        if (string.IsNullOrEmpty(store))
-        {
-            IsWorkedExample = true;
-            store = "sqlite:" + Path.Combine(_dir.Path, "ledger.db");
-            var import = await RunAsync("import", Shared.File("worked-example.jsonl"), "--store", store);
-            Assert.True(import.Exit == 0, import.Output);
-        }
+        var store = await StoreAsync();
         var verify = await RunAsync("verify", "--store", store);
         Assert.True(verify.Exit == 0, verify.Output);
         Head = long.Parse(verify.Output.Split(' ')[1], CultureInfo.InvariantCulture); // "intact: N events, head hash …"
@@ -87,6 +80,18 @@ public sealed class DashboardFixture : IAsyncLifetime
         Browser = await _playwright.Chromium.LaunchAsync(new BrowserTypeLaunchOptions { ExecutablePath = Chromium, Headless = true });
     }
 
+    /// <summary>The store the pages show: the worked example, imported with `ledger import`, or LEDGER_DASHBOARD_STORE.</summary>
+    protected virtual async Task<string> StoreAsync()
+    {
+        var store = Environment.GetEnvironmentVariable("LEDGER_DASHBOARD_STORE");
+        if (!string.IsNullOrEmpty(store)) return store;
+        IsWorkedExample = true;
+        store = "sqlite:" + Path.Combine(Dir.Path, "ledger.db");
+        var import = await RunAsync("import", Shared.File("worked-example.jsonl"), "--store", store);
+        Assert.True(import.Exit == 0, import.Output);
+        return store;
+    }
+
     public async Task DisposeAsync()
     {
         if (Browser is not null) await Browser.DisposeAsync();
@@ -96,7 +101,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         if (_serve is { HasExited: false }) _serve.Kill(entireProcessTree: true);
         _serve?.WaitForExit();
         _serve?.Dispose();
-        _dir.Dispose();
+        Dir.Dispose();
     }
 
     public string Log
@@ -133,7 +138,7 @@ public sealed class DashboardFixture : IAsyncLifetime
         return psi;
     }
 
-    private static async Task<(int Exit, string Output)> RunAsync(params string[] args)
+    protected static async Task<(int Exit, string Output)> RunAsync(params string[] args)
     {
         using var p = Process.Start(Ledger(args))!;
         var stdout = p.StandardOutput.ReadToEndAsync();
@@ -154,4 +159,30 @@ public sealed class DashboardFixture : IAsyncLifetime
 public sealed class DashboardCollection : ICollectionFixture<DashboardFixture>
 {
     public const string Name = "dashboard";
+}
+
+/// <summary>
+/// The same, on a generated book whose signals drive churn (`ledger generate --signals driven`): what the deep-dive
+/// and at-risk pages need (the worked example has no signals and too few accounts to compare).
+/// </summary>
+public sealed class InsightDashboardFixture : DashboardFixture
+{
+    protected override async Task<string> StoreAsync()
+    {
+        var generated = await RunAsync("generate", "--signals", "driven", "--accounts", "3000", "--owners", "6", "--start", "2022-01-01", "--months", "36", "--seed", "3");
+        Assert.Equal(0, generated.Exit);
+        var file = Path.Combine(Dir.Path, "signals.jsonl");
+        await File.WriteAllTextAsync(file, generated.Output);
+        var store = "sqlite:" + Path.Combine(Dir.Path, "signals.db");
+        var import = await RunAsync("import", file, "--store", store);
+        Assert.True(import.Exit == 0, import.Output);
+        return store;
+    }
+}
+
+// Run alone, after the other page tests: two servers and two browsers at once would slow the timed page tests.
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class InsightDashboardCollection : ICollectionFixture<InsightDashboardFixture>
+{
+    public const string Name = "dashboard-insights";
 }

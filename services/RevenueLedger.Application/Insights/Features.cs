@@ -19,6 +19,11 @@ public sealed class FeatureSpace
 
     public IReadOnlyList<string> Names { get; }
 
+    private static readonly System.Runtime.CompilerServices.ConditionalWeakTable<LedgerSnapshot, FeatureSpace> Spaces = [];
+
+    /// <summary>The snapshot's feature space, made once (it scans every signal value to tell ratings from measures).</summary>
+    public static FeatureSpace Of(LedgerSnapshot snapshot) => Spaces.GetValue(snapshot, s => new FeatureSpace(s));
+
     public int Count => Names.Count;
 
     public FeatureSpace(LedgerSnapshot snapshot)

@@ -73,7 +73,7 @@ public sealed class HealthModel
     /// <param name="maxSamples">More account-months than this are sampled down (by the seed) to this many.</param>
     public static HealthModel Train(LedgerSnapshot s, DateOnly cutoff, int seed, int maxSamples = 2_000_000)
     {
-        var space = new FeatureSpace(s);
+        var space = FeatureSpace.Of(s);
         var (first, _) = BookSpan(s);
         var samples = Samples(s, first.AddDays(1), cutoff.AddDays(-Horizon));
         if (samples.Count > maxSamples)

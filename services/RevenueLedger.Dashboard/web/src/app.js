@@ -1,4 +1,4 @@
-// The dashboard: four pages over the gateway's public API. Every choice lives in the URL (page, window, range,
+// The dashboard: six pages over the gateway's public API. Every choice lives in the URL (page, window, range,
 // currency, as-of, owner, account, sort), so a link reproduces the view; the back button walks through them.
 import { ApiProblem, apiKey, getJson, setApiKey, takeKeyFromFragment } from './api.js';
 import { disposeAll, mrrSteps, pareto, ratioTrend, sparkline, waterfall } from './charts.js';
@@ -21,6 +21,7 @@ function state() {
     asOn: p.get('asOn') || '',
     owner: p.get('owner'),
     account: p.get('account'),
+    on: p.get('on') || p.get('to') || info?.defaultTo,
     sort: p.get('sort') || 'openingMrr',
     dir: p.get('dir') || 'desc',
   };
@@ -243,6 +244,7 @@ async function ownerPage(s) {
     title: `Owner ${ownerLabel(id)}`,
     html: `<p class="crumbs">${link({ page: 'owners', owner: null }, '← Owners')}</p>${rangeNote(s, nrr.position)}
       ${kpis(mine(nrr.rows), mine(bridge.rows), c)}
+      <p class="callout">${link({ page: 'deepdive' }, `Is this NRR ${ownerLabel(id)}'s doing? Deep dive →`)}</p>
       ${bridgeSection('owner-bridge', mine(bridge.rows), c, `MRR bridge of ${ownerLabel(id)}`)}
       ${paretoSection('owner-pareto', churn.rows, c, `Churn by reason, ${ownerLabel(id)}`)}
       <section><h2>Accounts</h2><p class="note">Accounts this owner held on the range's first day or its last; MRR in each account's own currency.</p>
@@ -287,6 +289,71 @@ async function accountPage(s) {
   };
 }
 
+// ---- is it the owner's doing (docs/insights.md) ----
+
+const FUNCTION_LABELS = { product: 'Product', support: 'Support', sales: 'Sales', 'customer-success': 'Customer success', external: 'External', unknown: 'Unknown' };
+const signedPercent = (v) => (v === null || v === undefined ? 'n/a' : `${Number(v) > 0 ? '+' : ''}${formatPercent(v)}`);
+
+async function deepDivePage(s) {
+  const id = s.owner === '(unassigned)' ? null : s.owner;
+  const d = await getJson(`/v1/owners/${encodeURIComponent(s.owner ?? '')}/deep-dive`, { from: s.from, to: s.to, ...common(s) });
+  const c = s.currency;
+  const tile = (label, value, elId, cls = '') => `<div class="kpi ${cls}"><div class="kpi-label">${h(label)}</div><div class="kpi-value" id="${elId}">${value}</div></div>`;
+  const interval = d.intervalLow === null ? 'n/a' : `${signedPercent(d.intervalLow)} to ${signedPercent(d.intervalHigh)}`;
+  return {
+    title: `Deep dive: ${ownerLabel(id)}`,
+    html: `<p class="crumbs">${link({ page: 'owner' }, `← Owner ${ownerLabel(id)}`)}</p>${rangeNote(s, d.position)}
+      <div class="kpis">
+        ${tile('Actual NRR', formatPercent(d.actualNrr), 'dd-actual')}${tile('Expected from the book', formatPercent(d.expectedNrr), 'dd-expected')}
+        ${tile('Difference (95% interval)', `${signedPercent(d.difference)}<div class="kpi-sub" id="dd-interval">${h(interval)}</div>`, 'dd-difference', d.ownerEffect ? 'flag' : '')}
+        ${tile('Company NRR', formatPercent(d.companyNrr), 'dd-company')}${tile('Trailing 12 months', formatPercent(d.trailingTwelveMonthNrr), 'dd-trailing')}
+        ${tile('Cohort accounts', formatInt(d.cohortAccounts), 'dd-accounts')}</div>
+      <p class="verdict ${d.ownerEffect ? 'flag' : ''}" id="dd-verdict">${h(d.verdict)}</p>
+      <p class="note">Expected: how the 50 most similar accounts of other owners (same fit, usage, size, tenure on ${h(s.from)}) kept their MRR, weighted by this owner's opening MRR. The interval includes the benchmark's own error (seed ${d.seed}, ${formatInt(d.bootstrap)} resamples).</p>
+      <section><h2>MRR lost by responsible function</h2>
+      ${table('dd-functions', `lost-by-function-${id ?? 'unassigned'}`, [
+        { key: 'function', label: 'Function', show: (r) => h(FUNCTION_LABELS[r.function] ?? r.function) },
+        moneyCol('mrr', 'MRR lost', c), intCol('logos', 'Logos'), pctCol('share', 'Share'),
+        { key: 'controllableByOwner', label: 'Owner can influence', show: (r) => (r.controllableByOwner ? 'yes' : 'no') },
+      ], d.lostByFunction)}</section>
+      <section><h2>MRR lost by reason</h2>
+      ${table('dd-reasons', `lost-by-reason-${id ?? 'unassigned'}`, [
+        { key: 'reason', label: 'Reason' }, { key: 'label', label: 'Label' }, { key: 'function', label: 'Function', show: (r) => h(FUNCTION_LABELS[r.function] ?? r.function) },
+        moneyCol('mrr', 'MRR lost', c), intCol('logos', 'Logos'), pctCol('share', 'Share'), pctCol('cumulativeShare', 'Cumulative'),
+        { key: 'vitalFew', label: 'Vital few', show: (r) => (r.vitalFew ? '●' : '') },
+      ], d.lostByReason)}</section>
+      <section><h2>The book on ${h(s.from)}</h2><p class="note">Each feature's MRR-weighted average over this owner's cohort beside the company's.</p>
+      ${table('dd-book', `book-${id ?? 'unassigned'}`, [
+        { key: 'feature', label: 'Feature' },
+        { key: 'owner', label: ownerLabel(id), num: true, show: (r) => h(Number(r.owner).toFixed(3)) },
+        { key: 'company', label: 'Company', num: true, show: (r) => h(Number(r.company).toFixed(3)) },
+      ], d.book)}</section>${ratesNote(d.rates)}`,
+  };
+}
+
+async function riskPage(s) {
+  const r = await getJson('/v1/health/scores', { date: s.on, top: 200, ...common(s) });
+  const c = s.currency;
+  return {
+    title: 'At risk',
+    html: `<p class="note" id="range-note">Accounts active at the start of ${h(r.date)} · in ${h(r.currency)} · ledger position ${formatInt(r.position)}${s.asOf ? ` · as known at position ${formatInt(Number(s.asOf))}` : ''}</p>
+      <p class="note">Score: the chance of churn or contraction within ${r.horizonDays} days, from a model trained only on what was known by then. High risk: the top tenth (score ≥ ${formatPercent(r.highRiskFrom)}). Scored ${formatInt(r.accounts)} accounts; seed ${r.seed}.</p>
+      <section><h2>MRR at risk by owner</h2>
+      ${table('risk-owners', 'at-risk-by-owner', [
+        { key: 'ownerId', label: 'Owner', show: (o) => (o.ownerId ? link({ page: 'deepdive', owner: o.ownerId }, o.ownerId) : '(unassigned)') },
+        intCol('accounts', 'Accounts'), intCol('highRiskAccounts', 'High risk'), moneyCol('mrr', 'MRR', c), moneyCol('atRiskMrr', 'MRR at risk', c),
+        moneyCol('expectedLossExposure', 'Expected exposure', c),
+      ], r.owners)}</section>
+      <section><h2>Riskiest accounts</h2>
+      ${table('risk-accounts', 'riskiest-accounts', [
+        { key: 'accountId', label: 'Account', show: (a) => link({ page: 'account', account: a.accountId }, a.accountId) },
+        { key: 'ownerId', label: 'Owner', show: (a) => h(ownerLabel(a.ownerId)) },
+        pctCol('score', 'Score'), { key: 'highRisk', label: 'High risk', show: (a) => (a.highRisk ? 'yes' : '') },
+        { key: 'mrr', label: 'MRR', num: true, show: (a) => formatMoney(a.mrr, a.currency) }, moneyCol('mrrReporting', `MRR (${c})`, c),
+      ], r.topAccounts, { limit: LONG_TABLE, s })}</section>${ratesNote(r.rates)}`,
+  };
+}
+
 function chartFor(id, draw) {
   const el = main.querySelector(`[data-for="${id}"]`);
   if (el) draw(el);
@@ -304,7 +371,7 @@ function syncControls(s) {
     if (input && document.activeElement !== input) input.value = s[name] ?? '';
   }
   document.querySelectorAll('nav a[data-page]').forEach((a) => {
-    const current = a.dataset.page === s.page || (a.dataset.page === 'owners' && s.page === 'owner');
+    const current = a.dataset.page === s.page || (a.dataset.page === 'owners' && (s.page === 'owner' || s.page === 'deepdive'));
     if (current) a.setAttribute('aria-current', 'page'); else a.removeAttribute('aria-current');
   });
 }
@@ -329,7 +396,7 @@ function keyForm(message) {
   });
 }
 
-const PAGES = { company: companyPage, owners: ownersPage, owner: ownerPage, account: accountPage };
+const PAGES = { company: companyPage, owners: ownersPage, owner: ownerPage, account: accountPage, deepdive: deepDivePage, risk: riskPage };
 
 async function render() {
   const mine = ++generation;
