@@ -208,6 +208,45 @@ public sealed class PostgresReadModelStore : IReadModelStore, RevenueLedger.Even
             EXCEPTION WHEN undefined_object THEN RAISE NOTICE 'role {BiRole} does not exist';
             END $$;
             """, ct);
+        await CreateInsightViewsAsync(c, tx, ledger, reporting, ct);
+    }
+
+    /// <summary>
+    /// Signals and the reason catalogue (docs/bi.md), read from the log up to the read models' position — they change
+    /// no MRR, so no read model holds them. Only where the log is this store's own `events` table.
+    /// </summary>
+    private static async Task CreateInsightViewsAsync(NpgsqlConnection c, NpgsqlTransaction tx, string ledger, string reporting, CancellationToken ct)
+    {
+        await using (var exists = new NpgsqlCommand($"SELECT to_regclass('{ledger.Replace("'", "''", StringComparison.Ordinal)}.events') IS NOT NULL", c, tx))
+            if (await exists.ExecuteScalarAsync(ct) is not true) return;
+        static string Literal(string s) => "'" + s.Replace("'", "''", StringComparison.Ordinal) + "'";
+        var defaults = string.Join(", ", Domain.Insights.ReasonCatalogue.Defaults.Select(d => $"({Literal(d.Reason)}, {Literal(d.Label)}, {Literal(d.Function)})"));
+        string known = $"(SELECT position FROM {reporting}.read_model_position)";
+        string controllable = string.Join(", ", Domain.Insights.ResponsibleFunctions.All.Where(Domain.Insights.ResponsibleFunctions.IsControllableByOwner).Select(Literal));
+        await Exec(c, tx, $"""
+            CREATE OR REPLACE VIEW {reporting}.signals AS
+                SELECT e.account_id AS "accountId", (e.payload::jsonb)->>'signal' AS signal, ((e.payload::jsonb)->>'value')::numeric AS value,
+                       ((e.payload::jsonb)->>'effectiveDate')::date AS "effectiveDate", e.event_id AS "eventId", e.position
+                FROM {ledger}.events e
+                WHERE e.event_type = 'V1.SignalRecorded' AND e.position <= {known}
+                  AND NOT EXISTS (SELECT 1 FROM {ledger}.events r WHERE r.event_type = 'V1.EventReversed' AND r.account_id = e.account_id
+                                  AND (r.payload::jsonb)->>'targetEventId' = e.event_id AND r.position <= {known});
+            CREATE OR REPLACE VIEW {reporting}.reason_catalogue AS
+                WITH recorded AS (
+                    SELECT DISTINCT ON ((e.payload::jsonb)->>'reason') (e.payload::jsonb)->>'reason' AS reason, (e.payload::jsonb)->>'label' AS label,
+                           (e.payload::jsonb)->>'function' AS function, e.position
+                    FROM {ledger}.events e WHERE e.event_type = 'V1.ReasonCatalogued' AND e.position <= {known}
+                    ORDER BY (e.payload::jsonb)->>'reason', e.position DESC),
+                defaults (reason, label, function) AS (VALUES {defaults})
+                SELECT r.reason, r.label, r.function, r.function IN ({controllable}) AS "controllableByOwner", r.position FROM recorded r
+                UNION ALL
+                SELECT d.reason, d.label, d.function, d.function IN ({controllable}), NULL::bigint FROM defaults d
+                WHERE NOT EXISTS (SELECT 1 FROM recorded r WHERE r.reason = d.reason);
+            DO $$ BEGIN
+                GRANT SELECT ON {reporting}.signals, {reporting}.reason_catalogue TO {BiRole};
+            EXCEPTION WHEN undefined_object THEN RAISE NOTICE 'role {BiRole} does not exist';
+            END $$;
+            """, ct);
     }
 
     private static async Task Exec(NpgsqlConnection c, NpgsqlTransaction? tx, string sql, CancellationToken ct)
