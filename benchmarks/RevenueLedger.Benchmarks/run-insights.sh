@@ -24,7 +24,7 @@ port=5187
 LEDGER_API_KEYS="reader:bench-reader-key-0123456789" LEDGER_RATE_LIMIT=1000000 $ledger serve --store "sqlite:$work/signals.db" --urls "http://127.0.0.1:$port" > "$work/serve-insights.log" 2>&1 &
 pid=$!
 trap 'kill $pid 2>/dev/null || true' EXIT
-for _ in $(seq 1 120); do curl -fsS -o /dev/null "http://127.0.0.1:$port/health/ready" && break; sleep 1; done
+for _ in $(seq 1 120); do curl -fs -o /dev/null "http://127.0.0.1:$port/health/ready" && break; sleep 1; done
 url="http://127.0.0.1:$port/v1/owners/owner-03/deep-dive?from=2023-01-01&to=2024-01-01"
 curl -fsS -o /dev/null -H "Authorization: Bearer bench-reader-key-0123456789" "$url&seed=0"   # the first replays the log into memory
 for i in $(seq 1 200); do

@@ -122,4 +122,18 @@ public sealed class InsightEndpointTests(InsightBook book) : IClassFixture<Insig
         Assert.Equal(HttpStatusCode.OK, catalogue.Status);
         Assert.Contains(catalogue.Body.GetProperty("reasons").EnumerateArray(), r => r.GetProperty("reason").GetString() == "support" && r.GetProperty("controllableByOwner").GetBoolean());
     }
+
+    [Fact]
+    public async Task The_openapi_document_lists_each_insight_endpoint_with_exactly_its_parameters()
+    {
+        var paths = (await book.Api.Gateway(null).GetJsonAsync("/openapi/v1.json")).Body.GetProperty("paths");
+        string[] Parameters(string path) => [.. paths.GetProperty(path).GetProperty("get").GetProperty("parameters").EnumerateArray().Select(p => p.GetProperty("name").GetString()!)];
+        Assert.Equal(["asOfPosition"], Parameters("/v1/reasons/catalogue"));
+        Assert.Equal(["from", "to", "ownerId", "currency", "asOfPosition"], Parameters("/v1/reasons/pareto"));
+        Assert.Equal(["cutoff", "until", "seed", "asOfPosition"], Parameters("/v1/health/evaluation"));
+        Assert.Equal(["date", "top", "currency", "seed", "asOfPosition"], Parameters("/v1/health/scores"));
+        Assert.Equal(["ownerId", "from", "to", "currency", "bootstrap", "seed", "asOfPosition"], Parameters("/v1/owners/{ownerId}/deep-dive"));
+        foreach (var status in new[] { "200", "400", "401", "403", "422" })
+            Assert.True(paths.GetProperty("/v1/owners/{ownerId}/deep-dive").GetProperty("get").GetProperty("responses").TryGetProperty(status, out _), status);
+    }
 }
