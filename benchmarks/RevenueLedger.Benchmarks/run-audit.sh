@@ -8,14 +8,7 @@
 #   differences that it must find exactly.
 # Usage: benchmarks/RevenueLedger.Benchmarks/run-audit.sh [WORKDIR]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=${1:-$(mktemp -d)}
-mkdir -p "$work"
-for p in services/RevenueLedger.Cli benchmarks/RevenueLedger.Benchmarks; do
-  dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")"
-done
-ledger="dotnet $work/bin/RevenueLedger.Cli/ledger.dll"
-bench="dotnet $work/bin/RevenueLedger.Benchmarks/RevenueLedger.Benchmarks.dll"
+source "$(dirname "$0")/tools.sh"
 if [ ! -f "$work/multi.db" ]; then
   $ledger generate --accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10 --currencies USD,EUR,GBP | head -n 1000000 > "$work/multi.jsonl"
   $ledger import "$work/multi.jsonl" --store "sqlite:$work/multi.db" | tail -n 1

@@ -5,14 +5,7 @@
 # sequential report requests through the gateway, every one computed (not served from the answer cache).
 # Usage: benchmarks/RevenueLedger.Benchmarks/run-currencies.sh [WORKDIR]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=${1:-$(mktemp -d)}
-mkdir -p "$work"
-for p in services/RevenueLedger.Cli benchmarks/RevenueLedger.Benchmarks; do
-  dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")"
-done
-ledger="dotnet $work/bin/RevenueLedger.Cli/ledger.dll"
-bench="dotnet $work/bin/RevenueLedger.Benchmarks/RevenueLedger.Benchmarks.dll"
+source "$(dirname "$0")/tools.sh"
 book="--accounts 20000 --owners 12 --start 2019-01-01 --months 84 --seed 1 --intensity 10"
 [ -f "$work/usd.jsonl" ] || $ledger generate $book | head -n 1000000 > "$work/usd.jsonl"
 [ -f "$work/multi.jsonl" ] || $ledger generate $book --currencies USD,EUR,GBP | head -n 1000000 > "$work/multi.jsonl"

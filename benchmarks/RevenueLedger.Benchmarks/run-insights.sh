@@ -5,14 +5,7 @@
 # `ledger serve` (distinct seeds, so no answer comes from the cache).
 # Usage: benchmarks/RevenueLedger.Benchmarks/run-insights.sh [WORKDIR]
 set -euo pipefail
-root=$(cd "$(dirname "$0")/../.." && pwd)
-work=${1:-$(mktemp -d)}
-mkdir -p "$work"
-for p in services/RevenueLedger.Cli benchmarks/RevenueLedger.Benchmarks; do
-  dotnet publish "$root/$p" -c Release --use-current-runtime --self-contained false -p:PublishReadyToRun=true -v q -nologo -o "$work/bin/$(basename "$p")"
-done
-ledger="dotnet $work/bin/RevenueLedger.Cli/ledger.dll"
-bench="dotnet $work/bin/RevenueLedger.Benchmarks/RevenueLedger.Benchmarks.dll"
+source "$(dirname "$0")/tools.sh"
 if [ ! -f "$work/signals.db" ]; then
   $ledger generate --signals driven --accounts 20000 --owners 10 --start 2019-01-01 --months 84 --seed 1 > "$work/signals.jsonl"
   wc -l "$work/signals.jsonl"

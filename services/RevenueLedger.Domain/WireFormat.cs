@@ -120,11 +120,17 @@ public static class WireFormat
                 f.Present |= 1 << field;
                 documentOrder[order++] = (F)field;
                 reader.Read();
+                if (reader.TokenType == JsonTokenType.Null)
+                {
+                    // Spec §1: null is no value. An optional field is left out, not sent as null.
+                    f.Errors[field] = $"`{FieldNames[field]}` must not be null (leave an optional field out)";
+                    continue;
+                }
                 switch ((F)field)
                 {
                     case F.Metadata:
                         if (reader.TokenType == JsonTokenType.StartObject) (metadata, metadataError) = ReadMetadata(ref reader);
-                        else if (reader.TokenType != JsonTokenType.Null) { f.Errors[field] = "`metadata` must be an object of string values"; reader.Skip(); }
+                        else { f.Errors[field] = "`metadata` must be an object of string values"; reader.Skip(); }
                         break;
                     case F.Mrr or F.Amount or F.Rate or F.Value when reader.TokenType == JsonTokenType.Number:
                         f.Values[field] = Encoding.UTF8.GetString(reader.ValueSpan);
@@ -134,7 +140,7 @@ public static class WireFormat
                         break;
                     default:
                         if (reader.TokenType == JsonTokenType.String) f.Values[field] = reader.GetString();
-                        else if (reader.TokenType != JsonTokenType.Null)
+                        else
                         {
                             f.Errors[field] = (F)field is F.Mrr or F.Amount or F.Rate or F.Value ? $"`{FieldNames[field]}` must be a decimal string or number" : $"`{FieldNames[field]}` must be a string";
                             reader.Skip();

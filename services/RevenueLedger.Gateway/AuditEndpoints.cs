@@ -23,11 +23,11 @@ public static class AuditEndpoints
 
     public static RouteGroupBuilder MapAudit(this RouteGroupBuilder v1)
     {
-        v1.MapGet("/audit/digest", Digest).RequireAuthorization(Policies.Audit)
+        v1.MapGet("/audit/digest", Digest).RequireAuthorization(Policies.Audit).RejectUnknownQueryParameters()
             .WithSummary("The latest signed digest of the log's head (docs/audit.md); check it with `ledger verify --digest` or openssl")
             .Produces(200, contentType: "application/json").ProducesProblem(StatusCodes.Status404NotFound)
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
-        v1.MapPost("/reconcile", ReconcileAsync).RequireAuthorization(Policies.Report)
+        v1.MapPost("/reconcile", ReconcileAsync).RequireAuthorization(Policies.Report).RejectUnknownQueryParameters()
             .Accepts<string>("text/csv")
             .WithSummary("Compare the ledger's MRR per account at the end of each date with a billing export (CSV body: accountId,date,mrr,currency)")
             .WithDescription("Answers the totals per status and currency and every difference (JSON), or the differences as CSV with Accept: text/csv. Column names are mappable; asOfPosition (auditor) reconciles what was known then.")

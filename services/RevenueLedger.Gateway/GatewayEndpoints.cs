@@ -43,6 +43,7 @@ public static class GatewayEndpoints
                     headers[PositionHeader] = ctx.HttpContext.RequestServices.GetRequiredService<ReadModelWatcher>().Position.ToString(CultureInfo.InvariantCulture);
                 return result;
             })
+            .RejectUnknownQueryParameters() // inside the filter above: its refusals state the position too
             .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden)
             .ProducesProblem(StatusCodes.Status422UnprocessableEntity) // fx-rate-missing, amount-overflow (spec §10)
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
@@ -69,7 +70,7 @@ public static class GatewayEndpoints
         reports.MapInsights();
         v1.MapAudit();
 
-        var admin = v1.MapGroup("/admin").RequireAuthorization(Policies.Administer)
+        var admin = v1.MapGroup("/admin").RequireAuthorization(Policies.Administer).RejectUnknownQueryParameters()
             .ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
         admin.MapPost("/rebuild", (RebuildRunner runner) => runner.TryStart() is { } status
                 ? Results.Accepted("/v1/admin/rebuild", status)
@@ -118,6 +119,7 @@ public static class GatewayEndpoints
         var q = new QueryReader();
         var kind = q.WindowKind(query.Window);
         var range = q.Range(query.From, query.To);
+        q.Windows(kind, range);
         bool byOwner = q.GroupBy(query.GroupBy);
         long? asOf = q.Position("asOfPosition", query.AsOfPosition);
         long? min = q.Position("minPosition", query.MinPosition);
@@ -298,6 +300,12 @@ public static class GatewayEndpoints
     {
         var (http, watcher, cache) = (c.Http, c.Watcher, c.Cache);
         if (asOf is not null && !http.User.IsInRole(Roles.Auditor)) return AuditorOnly();
+        if (asOf is { } p)
+        {
+            // A position past the head is the caller's mistake, named like every other parameter's.
+            long head = (await http.RequestServices.GetRequiredService<LedgerStores>().Log.GetHeadAsync(c.Ct)).Position;
+            if (p > head) return Problems.Query("asOfPosition", $"asOfPosition {p} is beyond the ledger's head ({head})");
+        }
         if (minPosition is { } min && !await watcher.WaitForAsync(min, HostSettings.MinPositionWait, c.Ct))
         {
             http.Response.Headers.RetryAfter = "1";
@@ -315,7 +323,14 @@ public static class GatewayEndpoints
                 var (position, body) = await compute(csv);
                 return new Answer(generation, position, body is string text ? Encoding.UTF8.GetBytes(text) : JsonSerializer.SerializeToUtf8Bytes(body, body.GetType(), Json),
                     csv ? "text/csv; charset=utf-8" : "application/json; charset=utf-8");
-            }, c.Ct);
+            }, c.Ct).WaitAsync(c.Settings.QueryTimeout, c.Ct);
+        }
+        catch (TimeoutException)
+        {
+            // An answer, not a hung socket: the computation goes on into the cache, so a retry may find it there.
+            http.Response.Headers.RetryAfter = "5";
+            return Problems.Result(StatusCodes.Status503ServiceUnavailable, Problems.QueryTimeout, "The query took too long",
+                $"it did not finish within {c.Settings.QueryTimeout.TotalSeconds:F0} s; retry later, or ask for a shorter range or fewer windows");
         }
         catch (FxRateMissingException ex)
         {
@@ -484,7 +499,22 @@ internal sealed class QueryReader
         var f = Date("from", from);
         var t = Date("to", to);
         if (Error is null && f >= t) Fail("to", $"from ({from}) must be before to ({to})");
+        if (Error is null && f.AddYears(HostSettings.MaxRangeYears) < t)
+            Error = Problems.Result(StatusCodes.Status400BadRequest, Problems.InvalidQuery, "Invalid query parameter",
+                $"from {from} to {to} is longer than {HostSettings.MaxRangeYears} years, the most one request may cover",
+                new Dictionary<string, object?> { ["parameter"] = "to", ["limit"] = HostSettings.MaxRangeYears, ["limitUnit"] = "years" });
         return (f, t);
+    }
+
+    /// <summary>At most <see cref="HostSettings.MaxWindows"/> calendar windows per request: each is summed over every account.</summary>
+    public void Windows(WindowKind kind, (DateOnly From, DateOnly To) range)
+    {
+        if (Error is not null) return;
+        int count = Window.Calendar(kind, range.From, range.To).Count;
+        if (count > HostSettings.MaxWindows)
+            Error = Problems.Result(StatusCodes.Status400BadRequest, Problems.InvalidQuery, "Invalid query parameter",
+                $"{count} {kind.ToString().ToLowerInvariant()} windows from {Dates.Format(range.From)} to {Dates.Format(range.To)}: at most {HostSettings.MaxWindows} per request; ask for a shorter range or a longer window",
+                new Dictionary<string, object?> { ["parameter"] = "to", ["limit"] = HostSettings.MaxWindows });
     }
 
     public WindowKind WindowKind(string? window)

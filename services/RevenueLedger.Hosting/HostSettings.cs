@@ -27,6 +27,18 @@ public sealed class HostSettings
 
     public int RateLimitPerSecond { get; init; } = 10_000;
 
+    /// <summary>Queries (GET) one key may have in flight at once (LEDGER_CONCURRENCY_PER_KEY): a few slow ones cannot stall the rest.</summary>
+    public int ConcurrencyPerKey { get; init; } = 32;
+
+    /// <summary>How long a report may compute before the caller gets 503 (LEDGER_QUERY_TIMEOUT_SECONDS); the work finishes into the cache.</summary>
+    public TimeSpan QueryTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Most calendar windows one request may ask for: 100 years of months.</summary>
+    public const int MaxWindows = 1_200;
+
+    /// <summary>Longest custom range, in years: beyond it a request is a mistake, not a report.</summary>
+    public const int MaxRangeYears = 200;
+
     public TimeSpan ProjectorPoll { get; init; } = TimeSpan.FromSeconds(1);
 
     public TimeSpan ReadModelPoll { get; init; } = TimeSpan.FromSeconds(1);
@@ -70,6 +82,14 @@ public sealed class HostSettings
         int rate = 10_000;
         if (Get("Ledger:RateLimit", "LEDGER_RATE_LIMIT") is { } r && (!int.TryParse(r, out rate) || rate <= 0))
             throw new LedgerUsageException($"LEDGER_RATE_LIMIT must be a positive number of requests per second per key, got '{r}'");
+        int concurrency = 32;
+        if (Get("Ledger:ConcurrencyPerKey", "LEDGER_CONCURRENCY_PER_KEY") is { } cc && (!int.TryParse(cc, out concurrency) || concurrency <= 0))
+            throw new LedgerUsageException($"LEDGER_CONCURRENCY_PER_KEY must be a positive number of requests, got '{cc}'");
+        var timeout = TimeSpan.FromSeconds(30);
+        if (Get("Ledger:QueryTimeoutSeconds", "LEDGER_QUERY_TIMEOUT_SECONDS") is { } qt)
+            timeout = double.TryParse(qt, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var t) && t is > 0 and <= 3600
+                ? TimeSpan.FromSeconds(t)
+                : throw new LedgerUsageException($"LEDGER_QUERY_TIMEOUT_SECONDS must be between 0 and 3600 seconds, got '{qt}'");
         var rabbit = RabbitMqFrom(config);
         // With a broker, notifications wake projectors and gateways; the poll is only the safety net, so it is slow.
         var poll = TimeSpan.FromSeconds(rabbit is null ? 1 : 10);
@@ -89,6 +109,8 @@ public sealed class HostSettings
             Components = components,
             ApiKeys = Get("Ledger:ApiKeys", "LEDGER_API_KEYS"),
             RateLimitPerSecond = rate,
+            ConcurrencyPerKey = concurrency,
+            QueryTimeout = timeout,
             RabbitMq = rabbit,
             ProjectorStepEvents = config["Ledger:ProjectorStepEvents"] is { Length: > 0 } step
                 ? int.TryParse(step, out int n) && n > 0 ? n : throw new LedgerUsageException($"Ledger:ProjectorStepEvents must be a positive number, got '{step}'")

@@ -34,7 +34,7 @@ public static class HostingExtensions
         services.AddRateLimiter(o =>
         {
             o.RejectionStatusCode = StatusCodes.Status429TooManyRequests;
-            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+            var rate = PartitionedRateLimiter.Create<HttpContext, string>(http =>
             {
                 // Per key: one client's burst does not starve the others. Unauthenticated requests are refused by
                 // authentication before doing any work, and health probes must always answer.
@@ -51,11 +51,23 @@ public static class HostingExtensions
                     AutoReplenishment = true,
                 });
             });
+            // And queries per key at once: a few expensive reads from one key hold at most this many request threads.
+            // Writes are not limited so: each is bounded (a batch at most 1,000 events) and they queue for the log.
+            var inFlight = PartitionedRateLimiter.Create<HttpContext, string>(http =>
+                http.User.FindFirstValue(ApiKeyAuthenticationHandler.KeyClaim) is not { } key || !HttpMethods.IsGet(http.Request.Method)
+                    ? RateLimitPartition.GetNoLimiter("anonymous")
+                    : RateLimitPartition.GetConcurrencyLimiter(key, _ => new ConcurrencyLimiterOptions
+                    {
+                        PermitLimit = http.RequestServices.GetRequiredService<HostSettings>().ConcurrencyPerKey,
+                        QueueLimit = 0,
+                    }));
+            o.GlobalLimiter = PartitionedRateLimiter.CreateChained(rate, inFlight);
             o.OnRejected = async (ctx, ct) =>
             {
+                var settings = ctx.HttpContext.RequestServices.GetRequiredService<HostSettings>();
                 ctx.HttpContext.Response.Headers.RetryAfter = "1";
                 await Problems.WriteAsync(ctx.HttpContext, StatusCodes.Status429TooManyRequests, Problems.RateLimited, "Too many requests",
-                    $"this key may make {ctx.HttpContext.RequestServices.GetRequiredService<HostSettings>().RateLimitPerSecond} requests per second");
+                    $"this key may make {settings.RateLimitPerSecond} requests per second, {settings.ConcurrencyPerKey} queries at once");
             };
         });
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.HttpResults;
 using RevenueLedger.ServiceDefaults;
 
 namespace RevenueLedger.Hosting;
@@ -73,6 +74,16 @@ public static class RequestBody
             Length = 0;
         }
     }
+
+    /// <summary>
+    /// Events are JSON: a body declared as anything else, or not declared at all, is refused before it is read (415),
+    /// so a client that sent the wrong thing learns it rather than having it guessed.
+    /// </summary>
+    public static ProblemHttpResult? NotJson(HttpRequest request) =>
+        request.ContentType is { } type && (type.StartsWith("application/json", StringComparison.OrdinalIgnoreCase) || type.Contains("+json", StringComparison.OrdinalIgnoreCase))
+            ? null
+            : Problems.Result(StatusCodes.Status415UnsupportedMediaType, Problems.UnsupportedMediaType, "Unsupported media type",
+                request.ContentType is null ? "the body has no Content-Type: send it as application/json" : $"the body is {request.ContentType}: send it as application/json");
 
     public static IResult TooLarge() => Problems.Result(StatusCodes.Status413PayloadTooLarge, Problems.BodyTooLarge, "Request body too large",
         $"the body may be at most {HostSettings.MaxBodyBytes} bytes (10 MiB)");

@@ -25,7 +25,7 @@ public static class IngestionEndpoints
 
     public static WebApplication MapIngestion(this WebApplication app)
     {
-        var v1 = app.MapGroup("/v1").WithTags("Ingestion")
+        var v1 = app.MapGroup("/v1").WithTags("Ingestion").RejectUnknownQueryParameters()
             .ProducesProblem(StatusCodes.Status429TooManyRequests).ProducesProblem(StatusCodes.Status503ServiceUnavailable);
         v1.MapPost("/events", SubmitAsync)
             .RequireAuthorization(Policies.Submit)
@@ -53,11 +53,12 @@ public static class IngestionEndpoints
     /// <summary>What a submission can be refused with (spec §2) besides the group's 401/403/429/503.</summary>
     private static RouteHandlerBuilder ProducesRefusals(this RouteHandlerBuilder endpoint) => endpoint
         .ProducesProblem(StatusCodes.Status400BadRequest).ProducesProblem(StatusCodes.Status409Conflict).ProducesProblem(StatusCodes.Status422UnprocessableEntity)
-        .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
+        .ProducesProblem(StatusCodes.Status413PayloadTooLarge).ProducesProblem(StatusCodes.Status415UnsupportedMediaType).ProducesProblem(StatusCodes.Status401Unauthorized).ProducesProblem(StatusCodes.Status403Forbidden);
 
     private static async Task<Results<Created<Submitted>, Ok<Submitted>, ProblemHttpResult>> SubmitAsync(
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
+        if (RequestBody.NotJson(request) is { } notJson) return notJson;
         ParseResult parsed;
         using (var body = await RequestBody.ReadAsync(request, ct))
         {
@@ -76,6 +77,7 @@ public static class IngestionEndpoints
     private static async Task<Results<Created<BatchSubmitted>, Ok<BatchSubmitted>, ProblemHttpResult>> SubmitBatchAsync(
         HttpRequest request, LedgerStores stores, SubmissionQueue queue, CancellationToken ct)
     {
+        if (RequestBody.NotJson(request) is { } notJson) return notJson;
         using var body = await RequestBody.ReadAsync(request, ct);
         if (body is null) return (ProblemHttpResult)RequestBody.TooLarge();
         List<ParseResult> items;

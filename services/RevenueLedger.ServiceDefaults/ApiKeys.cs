@@ -122,5 +122,8 @@ public sealed class ApiKeyAuthenticationHandler(IOptionsMonitor<AuthenticationSc
 
     protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
         Problems.WriteAsync(Context, StatusCodes.Status403Forbidden, "forbidden", "Not allowed for this key's role",
-            $"a {Context.User.FindFirstValue(ClaimTypes.Role)} key may not do this");
+            Article(Context.User.FindFirstValue(ClaimTypes.Role)) + " key may not do this");
+
+    /// <summary>"an admin", "an auditor", "a reader", "a writer".</summary>
+    internal static string Article(string? role) => role is null ? "this" : (role[0] is 'a' or 'e' or 'i' or 'o' or 'u' ? "an " : "a ") + role;
 }

@@ -17,6 +17,9 @@ public static class Problems
     public const string BatchTooLarge = "batch-too-large";
     public const string BodyTooLarge = "body-too-large";
     public const string NotFound = "not-found";
+    public const string UnsupportedMediaType = "unsupported-media-type";
+    public const string QueryTimeout = "query-timeout";
+    public const string MethodNotAllowed = "method-not-allowed";
     public const string NotCaughtUp = "read-model-not-caught-up";
     public const string RateLimited = "rate-limited";
     public const string Unavailable = "store-unavailable";

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace RevenueLedger.ServiceDefaults;
@@ -8,7 +9,21 @@ public static class ServiceDefaultsExtensions
 {
     public static IServiceCollection AddLedgerServiceDefaults(this IServiceCollection services, Func<IServiceProvider, ApiKeyRing> keys)
     {
-        services.AddProblemDetails();
+        // Problems the framework writes itself (routing's 404/405/415, status-code pages) carry the ledger's types
+        // too, so a client handles one vocabulary; the ledger's own problems already have theirs and pass unchanged.
+        services.AddProblemDetails(o => o.CustomizeProblemDetails = c =>
+        {
+            if (c.ProblemDetails.Type is { } type && type.StartsWith(Problems.TypePrefix, StringComparison.Ordinal)) return;
+            var (code, detail) = c.ProblemDetails.Status switch
+            {
+                StatusCodes.Status415UnsupportedMediaType => (Problems.UnsupportedMediaType, "send the body as application/json"),
+                StatusCodes.Status405MethodNotAllowed => (Problems.MethodNotAllowed, $"{c.HttpContext.Request.Method} is not allowed here"),
+                StatusCodes.Status404NotFound => (Problems.NotFound, $"no such resource: {c.HttpContext.Request.Path}"),
+                var s => ($"http-{s}", c.ProblemDetails.Detail),
+            };
+            c.ProblemDetails.Type = Problems.Type(code);
+            c.ProblemDetails.Detail ??= detail;
+        });
         services.AddSingleton<ApiKeyRing>(keys);
         services.AddAuthentication(ApiKeyAuthenticationHandler.SchemeName)
             .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthenticationHandler.SchemeName, null);

@@ -118,6 +118,8 @@ public sealed class InsightEndpointTests(InsightBook book) : IClassFixture<Insig
         var early = await book.Api.Reader.GetJsonAsync("/v1/health/evaluation?cutoff=2022-02-01");
         early.AssertProblem(HttpStatusCode.UnprocessableEntity, InsightEndpoints.InsufficientData);
         (await book.Api.Reader.GetJsonAsync("/v1/reasons/catalogue?asOfPosition=5")).AssertProblem(HttpStatusCode.Forbidden, "forbidden");
+        var beyond = await book.Api.Auditor.GetJsonAsync($"/v1/reasons/pareto?from=2023-01-01&to=2024-01-01&asOfPosition={book.Position + 1}");
+        Assert.Equal("asOfPosition", beyond.AssertProblem(HttpStatusCode.BadRequest, "invalid-query").GetProperty("parameter").GetString());
         var catalogue = await book.Api.Auditor.GetJsonAsync("/v1/reasons/catalogue?asOfPosition=5");
         Assert.Equal(HttpStatusCode.OK, catalogue.Status);
         Assert.Contains(catalogue.Body.GetProperty("reasons").EnumerateArray(), r => r.GetProperty("reason").GetString() == "support" && r.GetProperty("controllableByOwner").GetBoolean());
