@@ -78,6 +78,8 @@ public sealed class InsightTests(GeneratedBooks books, ITestOutputHelper output)
         var nrr = books.Driven.ReportIn("USD", window, byOwner: true, ReportParts.Nrr).Nrr.Single(r => r.Owner.Id == SignalBookOptions.Underperformer);
         Assert.Equal(nrr.Nrr, under.ActualNrr);
         Assert.Equal((nrr.OpeningMrr, nrr.ClosingMrr, nrr.AccountsOpening), (under.OpeningMrr, under.ClosingMrr, under.CohortAccounts));
+        var trailing = books.Driven.ReportIn("USD", under.TrailingWindow, byOwner: true, ReportParts.Nrr).Nrr.Single(r => r.Owner.Id == SignalBookOptions.Underperformer);
+        Assert.Equal(trailing.Nrr, under.TrailingTwelveMonthNrr);
     }
 
     [Fact]

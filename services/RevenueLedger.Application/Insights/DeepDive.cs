@@ -219,21 +219,13 @@ public static class DeepDive
 
     private static decimal? Nrr(decimal opening, decimal closing) => opening == 0 ? null : closing / opening;
 
-    /// <summary>The owner's NRR over the trailing window (spec §6, at that window's opening rates), as the NRR report gives it.</summary>
+    /// <summary>The owner's NRR over the trailing window: the same cohort (spec §6, opening rates) as the window's own.</summary>
     private static decimal? TrailingNrr(LedgerSnapshot s, string? ownerId, Window trailing, string currency)
     {
+        var c = Prepare(s, trailing, currency);
         decimal opening = 0, closing = 0;
-        var rates = new Dictionary<string, decimal>(StringComparer.Ordinal);
-        foreach (var a in s.Accounts)
-        {
-            decimal mrr = a.MrrAt(trailing.From);
-            if (mrr <= 0 || a.OwnerDuring(trailing.From) != ownerId) continue;
-            decimal r = 1;
-            if (a.Currency != currency && a.Currency.Length > 0 && !rates.TryGetValue(a.Currency, out r))
-                rates[a.Currency] = r = (s.Rates.InForce(a.Currency, currency, trailing.From, s.Position) ?? throw new FxRateMissingException(a.Currency, currency, trailing.From)).Rate;
-            opening += mrr * r;
-            closing += a.MrrAt(trailing.To) * r;
-        }
+        for (int i = 0; i < c.Accounts.Length; i++)
+            if (c.Owners[i] == ownerId) (opening, closing) = (opening + c.Opening[i], closing + c.Closing[i]);
         return Nrr(opening, closing);
     }
 }
